@@ -1,0 +1,219 @@
+/**
+ * The `freeflow` command. People read its output by default; programs pass --json and get one JSON object per
+ * line with an `event` field. Bad input is one sentence on stderr and exit code 2; a failure at run time is one
+ * sentence and exit code 1.
+ */
+import { createInterface } from 'node:readline'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateRoomKey, InvalidRoomKeyError, parseRoomKey } from '../protocols/room-key/index.js'
+import { InvalidBootstrapAddressError, keepBootstrapped, parseBootstrap } from '../protocols/bootstrap.js'
+import { createPeer } from './peer.js'
+import { defaultDataDir, loadIdentity } from './identity.js'
+import { createRelay, DEFAULT_LIMITS } from '../relay/relay.js'
+import type { ChatMessage } from '../protocols/room/index.js'
+
+export class UsageError extends Error {
+  static readonly name = 'UsageError'
+  readonly name = 'UsageError'
+}
+
+const USAGE = `usage:
+  freeflow room new                      print a fresh room key
+  freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
+  freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--data-dir <dir>] [--http <host:port>] [--json]
+                 [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
+                 [--relay-duration <seconds>] [--relay-data <bytes>]`
+
+type Out = (event: Record<string, unknown>, human: string) => void
+
+function printer (json: boolean): Out {
+  return (event, human) => {
+    process.stdout.write(json ? JSON.stringify(event) + '\n' : human + '\n')
+  }
+}
+
+function parse (args: string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true })
+  } catch (err: any) {
+    throw new UsageError(err.message)
+  }
+}
+
+function positiveInt (value: unknown, flag: string): number | undefined {
+  if (value == null) return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number`)
+  return n
+}
+
+function onSignals (handler: (signal: string) => Promise<void>): void {
+  let stopping = false
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) return
+      stopping = true
+      handler(sig).then(() => process.exit(0), (err) => {
+        process.stderr.write(`freeflow: error while stopping: ${err.message}\n`)
+        process.exit(1)
+      })
+    })
+  }
+}
+
+async function roomCommand (args: string[]): Promise<void> {
+  if (args[0] !== 'new' || args.length !== 1) throw new UsageError('expected `freeflow room new`')
+  process.stdout.write(await generateRoomKey() + '\n')
+}
+
+async function joinCommand (args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    name: { type: 'string' },
+    bootstrap: { type: 'string', multiple: true },
+    listen: { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false }
+  })
+  if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
+  const roomKey = positionals[0]
+  await parseRoomKey(roomKey)
+  const name = String(values.name ?? '').trim()
+  if (name === '') throw new UsageError('--name is required')
+  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
+  if (bootstrap.length === 0) throw new UsageError('at least one --bootstrap <multiaddr> is needed to find the room')
+  bootstrap.forEach(parseBootstrap)
+  const out = printer(values.json === true)
+
+  const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('peer')))
+  const node = await createPeer({ privateKey, listen: values.listen as string[] | undefined })
+  const shutdown = new AbortController()
+  keepBootstrapped(node, bootstrap, {
+    signal: shutdown.signal,
+    onStatus: (s) => {
+      if (s.connected) out({ event: 'bootstrap', addr: s.addr, connected: true }, `connected to ${s.addr}`)
+      else out({ event: 'bootstrap', addr: s.addr, connected: false, error: s.error }, `cannot reach ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
+    }
+  })
+  const room = await node.services.room.join(roomKey, { name })
+  const nameOf = (id: string): string => room.members().find(m => m.peerId.toString() === id)?.name ?? id
+  room.addEventListener('peer:join', ({ detail }) => {
+    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name }, `* ${detail.name} joined`)
+  })
+  room.addEventListener('peer:leave', ({ detail }) => {
+    out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason },
+      `* ${detail.name} ${detail.reason === 'left' ? 'left' : 'is gone (no word for a while)'}`)
+  })
+  room.addEventListener('chat', ({ detail }: CustomEvent<ChatMessage>) => {
+    const time = new Date(detail.ts).toTimeString().slice(0, 8)
+    out({ event: 'chat', id: detail.id, from: detail.from.toString(), name: detail.name, text: detail.text, ts: detail.ts, history: detail.history },
+      `[${time}]${detail.history ? ' (history)' : ''} ${detail.name}: ${detail.text}`)
+  })
+  out({ event: 'ready', peerId: node.peerId.toString(), room: room.shortName, addrs: node.getMultiaddrs().map(a => a.toString()) },
+    `you are ${name} (${node.peerId.toString()}) in room ${room.shortName}; type a line to chat, Ctrl-C to leave`)
+
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => {
+    const text = line.trim()
+    if (text === '') return
+    room.send(text).catch((err: any) => {
+      out({ event: 'error', message: err.message }, `could not send: ${err.message}`)
+    })
+  })
+  // the end of stdin is not a goodbye: a peer started with </dev/null stays in the room
+  lines.on('close', () => {})
+  void nameOf
+
+  onSignals(async () => {
+    lines.close()
+    await room.leave()
+    shutdown.abort()
+    await node.stop()
+  })
+}
+
+function parseHostPort (text: string): { host: string, port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text)
+  if (m == null) throw new UsageError(`--http expects host:port, got '${text}'`)
+  const port = Number(m[2])
+  if (port > 65535) throw new UsageError(`--http port ${port} is out of range`)
+  return { host: m[1], port }
+}
+
+async function relayCommand (args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    listen: { type: 'string', multiple: true },
+    announce: { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+    http: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'print-link': { type: 'boolean', default: false },
+    'max-reservations': { type: 'string' },
+    'max-reservations-per-ip': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'relay-duration': { type: 'string' },
+    'relay-data': { type: 'string' }
+  })
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`)
+  const http = values.http != null ? parseHostPort(String(values.http)) : undefined
+  const duration = positiveInt(values['relay-duration'], '--relay-duration')
+  const data = positiveInt(values['relay-data'], '--relay-data')
+  const limits = {
+    maxReservations: positiveInt(values['max-reservations'], '--max-reservations') ?? DEFAULT_LIMITS.maxReservations,
+    maxReservationsPerIp: positiveInt(values['max-reservations-per-ip'], '--max-reservations-per-ip') ?? DEFAULT_LIMITS.maxReservationsPerIp,
+    maxConnections: positiveInt(values['max-connections'], '--max-connections') ?? DEFAULT_LIMITS.maxConnections,
+    relayDuration: duration != null ? duration * 1000 : DEFAULT_LIMITS.relayDuration,
+    relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData
+  }
+  const out = printer(values.json === true)
+  const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('relay')))
+  const appDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'browser', 'app')
+  let relay
+  try {
+    relay = await createRelay({ privateKey, listen: values.listen as string[] | undefined, announce: values.announce as string[] | undefined, http, appDir, limits })
+  } catch (err: any) {
+    throw new Error(`the relay could not start: ${err.message}`)
+  }
+  const addrs = relay.node.getMultiaddrs().map(a => a.toString())
+  out({ event: 'listening', peerId: relay.node.peerId.toString(), addrs, http: relay.http?.url ?? null },
+    `relay ${relay.node.peerId.toString()} listening on\n${addrs.map(a => '  ' + a).join('\n')}${relay.http != null ? `\nhealth and metrics at ${relay.http.url}/healthz and ${relay.http.url}/metrics` : ''}`)
+  if (values['print-link'] === true) {
+    const key = await generateRoomKey()
+    const tcpAddr = addrs.find(a => a.includes('/tcp/') && !a.includes('/ws')) ?? addrs[0]
+    const lines = [
+      '',
+      `A fresh room key: ${key}`,
+      relay.http != null ? `Open in a browser:  ${relay.http.url}/#room=${key}` : undefined,
+      `Join from a terminal: node bin/freeflow.js join ${key} --name <your name> --bootstrap ${tcpAddr}`,
+      ''
+    ].filter(l => l != null)
+    out({ event: 'link', roomKey: key, url: relay.http != null ? `${relay.http.url}/#room=${key}` : null, bootstrap: tcpAddr }, lines.join('\n'))
+  }
+  onSignals(async () => { await relay.stop() })
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'room': await roomCommand(rest); return 0
+      case 'join': await joinCommand(rest); return -1
+      case 'relay': await relayCommand(rest); return -1
+      case '--help': case '-h': case 'help': process.stdout.write(USAGE + '\n'); return 0
+      case undefined: process.stderr.write(USAGE + '\n'); return 2
+      default: throw new UsageError(`unknown command '${command}'`)
+    }
+  } catch (err: any) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`freeflow: ${err.message}\n${USAGE}\n`)
+      return 2
+    }
+    if (err instanceof InvalidRoomKeyError || err instanceof InvalidBootstrapAddressError) {
+      process.stderr.write(`freeflow: ${err.message}\n`)
+      return 2
+    }
+    process.stderr.write(`freeflow: ${err.message ?? err}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The room service: join a room by its key, find the other members, prove membership to each, and carry
+ * presence and end-to-end sealed chat on the room's gossipsub topic. One implementation for Node and browser.
+ */
+import { RoomService } from './service.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { ComponentLogger, ContentRouting, Libp2pEvents, PeerId, PeerStore, PrivateKey, TypedEventTarget, AbortOptions } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+/** The membership handshake and room-state exchange. */
+export const ROOM_PROTOCOL = '/freeflow/room/1.0.0'
+
+export interface RoomServiceInit {
+  /** Deadline for one membership handshake, in ms. @default 10_000 */
+  handshakeTimeout?: number
+  /** Largest handshake message accepted on the wire, in bytes (a Welcome with 200 history entries fits). @default 1_048_576 */
+  maxMessageSize?: number
+  /** How often a member says it is still here, in ms. @default 5_000 */
+  heartbeatInterval?: number
+  /** A member not heard from for this long is reported gone, in ms (issue: within 15 s). @default 12_000 */
+  leaveTimeout?: number
+  /** After a connection to a member closes, it is reported gone unless heard from within this, in ms. @default 4_000 */
+  disconnectGrace?: number
+  /** Longest pause between two DHT lookups for members, in ms. @default 15_000 */
+  maxLookupInterval?: number
+  /** Chat messages kept for late joiners. @default 200 */
+  historySize?: number
+  /** Longest chat message, in characters. @default 4_000 */
+  maxTextLength?: number
+  /** Longest display name, in characters. @default 64 */
+  maxNameLength?: number
+  /** Most inbound handshake streams at once per connection. @default 4 */
+  maxInboundStreams?: number
+}
+
+export interface RoomServiceComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  contentRouting: ContentRouting
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  /** The gossipsub service, registered under the name `pubsub`. */
+  pubsub?: GossipSub
+}
+
+export interface JoinOptions extends AbortOptions {
+  /** Display name shown to the others. */
+  name: string
+}
+
+export interface MemberInfo {
+  peerId: PeerId
+  name: string
+}
+
+export interface ChatMessage {
+  /** Hex id of the message, unique in the room. */
+  id: string
+  from: PeerId
+  name: string
+  text: string
+  /** Author's clock, ms since the epoch. */
+  ts: number
+  /** True when it was handed over by a member as history, not received live. */
+  history: boolean
+}
+
+export interface RoomEvents {
+  'peer:join': CustomEvent<MemberInfo>
+  'peer:leave': CustomEvent<MemberInfo & { reason: 'left' | 'timeout' }>
+  'chat': CustomEvent<ChatMessage>
+}
+
+export interface Room extends TypedEventTarget<RoomEvents> {
+  /** Eight hex characters that name the room without revealing its key. */
+  readonly shortName: string
+  /** The members currently present, not counting this node. */
+  members(): MemberInfo[]
+  /** Seal and publish a chat message; resolves with it as the others will see it. */
+  send(text: string, options?: AbortOptions): Promise<ChatMessage>
+  /** Say goodbye on the topic and stop taking part. */
+  leave(options?: AbortOptions): Promise<void>
+}
+
+export interface RoomServiceApi {
+  /** Join a room; throws InvalidRoomKeyError for a malformed key. */
+  join(roomKey: string, options: JoinOptions): Promise<Room>
+  /** Rooms this node is in. */
+  rooms(): Room[]
+}
+
+export class NotAMemberError extends Error {
+  static readonly name = 'NotAMemberError'
+  readonly name = 'NotAMemberError'
+}
+
+export class InvalidMessageError extends Error {
+  static readonly name = 'InvalidMessageError'
+  readonly name = 'InvalidMessageError'
+}
+
+export function roomService (init: RoomServiceInit = {}): (components: RoomServiceComponents) => RoomServiceApi {
+  return (components) => new RoomService(components, init)
+}
