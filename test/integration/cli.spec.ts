@@ -1,0 +1,87 @@
+/* eslint-env mocha */
+import { expect } from 'aegir/chai'
+import { cleanup, run, startPeer, startRelay } from '../helpers/procs.js'
+import { parseRoomKey } from '../../protocols/room-key/index.js'
+
+describe('the freeflow command', function () {
+  this.timeout(60_000)
+  after(cleanup)
+
+  it('`room new` prints one fresh, valid key and nothing else', async () => {
+    const a = await run(['room', 'new'])
+    const b = await run(['room', 'new'])
+    expect(a.code).to.equal(0)
+    expect(a.stdout).to.match(/^[a-z2-7]{32}\n$/)
+    expect(a.stdout).to.not.equal(b.stdout)
+    await parseRoomKey(a.stdout)
+  })
+
+  it('a malformed room key exits 2 with one line', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const typo = key.slice(0, 10) + (key[10] === 'q' ? 'r' : 'q') + key.slice(11)
+    for (const bad of ['short', typo, key + 'a', key.replace(/.$/, '1')]) {
+      const r = await run(['join', bad, '--name', 'x', '--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWBkHbH8928TBCxF17KvJeexivpRpGF4bieKBK8it9BrE1'])
+      expect(r.code, bad).to.equal(2)
+      expect(r.stderr.trim().split('\n'), bad).to.have.lengthOf(1)
+      expect(r.stderr).to.match(/^freeflow: room key/)
+    }
+  })
+
+  it('a bootstrap address without a peer id, or no bootstrap, is a usage error', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const noId = await run(['join', key, '--name', 'x', '--bootstrap', '/ip4/127.0.0.1/tcp/9'])
+    expect(noId.code).to.equal(2)
+    expect(noId.stderr).to.include('must end in /p2p/')
+    const none = await run(['join', key, '--name', 'x'])
+    expect(none.code).to.equal(2)
+    const unknown = await run(['fly'])
+    expect(unknown.code).to.equal(2)
+  })
+
+  it('an unreachable bootstrap is reported and retried, not a crash', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    // a relay that stopped: its address is real but nobody listens there any more
+    const relay = await startRelay({ http: false })
+    const addr = relay.tcp()
+    relay.proc.kill('SIGTERM')
+    await relay.proc.exited
+    const peer = startPeer(key, 'lonely', [addr])
+    await peer.waitFor('ready', e => e.event === 'ready')
+    await peer.waitFor('a first failure', e => e.event === 'bootstrap' && e.connected === false)
+    await peer.waitFor('a retry', () => peer.of('bootstrap').filter(e => e.connected === false).length >= 2, 15_000)
+    expect(peer.running).to.equal(true)
+    peer.kill('SIGINT')
+    expect((await peer.exited).code).to.equal(0)
+  })
+
+  it('the relay serves /healthz and Prometheus /metrics', async () => {
+    const relay = await startRelay()
+    const health = await (await fetch(`${relay.http}/healthz`)).json()
+    expect(health.status).to.equal('ok')
+    expect(health.peerId).to.equal(relay.peerId)
+    const metrics = await (await fetch(`${relay.http}/metrics`)).text()
+    expect(metrics).to.include('freeflow_relay_reservations')
+    expect(metrics).to.include('libp2p_')
+    relay.proc.kill('SIGTERM')
+    expect((await relay.proc.exited).code).to.equal(0)
+  })
+
+  it('an identity persists in the data directory, readable only by its owner', async () => {
+    const { tempDir } = await import('../helpers/procs.js')
+    const { statSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const dir = join(tempDir(), 'peer')
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const relay = await startRelay({ http: false })
+    const ids: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const p = startPeer(key, 'same', [relay.tcp()], { dataDir: dir })
+      ids.push((await p.waitFor('ready', e => e.event === 'ready')).peerId)
+      p.kill('SIGTERM')
+      await p.exited
+    }
+    expect(ids[0]).to.equal(ids[1])
+    expect(statSync(dir).mode & 0o777).to.equal(0o700)
+    expect(statSync(join(dir, 'identity.key')).mode & 0o777).to.equal(0o600)
+  })
+})
