@@ -22,7 +22,8 @@ export class UsageError extends Error {
 const USAGE = `usage:
   freeflow room new                      print a fresh room key
   freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
-  freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--data-dir <dir>] [--http <host:port>] [--json]
+  freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
+                 [--http <host:port>] [--json]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
                  [--relay-duration <seconds>] [--relay-data <bytes>]`
 
@@ -97,9 +98,12 @@ async function joinCommand (args: string[]): Promise<void> {
     }
   })
   const room = await node.services.room.join(roomKey, { name })
-  const nameOf = (id: string): string => room.members().find(m => m.peerId.toString() === id)?.name ?? id
   room.addEventListener('peer:join', ({ detail }) => {
-    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name }, `* ${detail.name} joined`)
+    // how we reach the member right now: direct, or through a relay (/p2p-circuit)
+    const via = node.getConnections(detail.peerId).map(c => c.remoteAddr.toString())
+    const relayed = via.length > 0 && via.every(a => a.includes('/p2p-circuit'))
+    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, via, relayed },
+      `* ${detail.name} joined${via.length > 0 ? (relayed ? ' (through a relay)' : ' (direct)') : ''}`)
   })
   room.addEventListener('peer:leave', ({ detail }) => {
     out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason },
@@ -123,7 +127,6 @@ async function joinCommand (args: string[]): Promise<void> {
   })
   // the end of stdin is not a goodbye: a peer started with </dev/null stays in the room
   lines.on('close', () => {})
-  void nameOf
 
   onSignals(async () => {
     lines.close()
@@ -149,6 +152,7 @@ async function relayCommand (args: string[]): Promise<void> {
     http: { type: 'string' },
     json: { type: 'boolean', default: false },
     'print-link': { type: 'boolean', default: false },
+    bootstrap: { type: 'string', multiple: true },
     'max-reservations': { type: 'string' },
     'max-reservations-per-ip': { type: 'string' },
     'max-connections': { type: 'string' },
@@ -156,6 +160,8 @@ async function relayCommand (args: string[]): Promise<void> {
     'relay-data': { type: 'string' }
   })
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`)
+  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
+  bootstrap.forEach(parseBootstrap)
   const http = values.http != null ? parseHostPort(String(values.http)) : undefined
   const duration = positiveInt(values['relay-duration'], '--relay-duration')
   const data = positiveInt(values['relay-data'], '--relay-data')
@@ -190,7 +196,19 @@ async function relayCommand (args: string[]): Promise<void> {
     ].filter(l => l != null)
     out({ event: 'link', roomKey: key, url: relay.http != null ? `${relay.http.url}/#room=${key}` : null, bootstrap: tcpAddr }, lines.join('\n'))
   }
-  onSignals(async () => { await relay.stop() })
+  // relays that know each other make one DHT: members who bootstrapped from different relays still meet
+  const shutdown = new AbortController()
+  keepBootstrapped(relay.node, bootstrap, {
+    signal: shutdown.signal,
+    onStatus: (s) => {
+      out({ event: 'bootstrap', addr: s.addr, connected: s.connected, error: s.error },
+        s.connected ? `connected to relay ${s.addr}` : `cannot reach relay ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
+    }
+  })
+  onSignals(async () => {
+    shutdown.abort()
+    await relay.stop()
+  })
 }
 
 export async function main (argv: string[]): Promise<number> {
