@@ -1,0 +1,161 @@
+/* eslint-env mocha */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { lpStream, pbStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { createPeer, type PeerNode } from '../../node/peer.js'
+import { deriveRoomKeys, generateRoomKey, membershipProof, seal, type RoomKeys } from '../../protocols/room-key/index.js'
+import { sealEnvelope } from '../../protocols/room/envelope.js'
+import { ROOM_PROTOCOL } from '../../protocols/room/index.js'
+import { Challenge, Hello, Proof, Welcome } from '../../protocols/room/pb/room.js'
+import { cleanup, run, sleep, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
+import type { Connection, Stream } from '@libp2p/interface'
+
+/** Resolves 'reset' when the remote resets or closes the stream, 'data' if it answers anything. */
+async function outcome (stream: Stream, ms = 5_000): Promise<'reset' | 'data' | 'silence'> {
+  const lp = lpStream(stream, { maxDataLength: 1 << 20 })
+  try {
+    await lp.read({ signal: AbortSignal.timeout(ms) })
+    return 'data'
+  } catch (err: any) {
+    return err.name === 'TimeoutError' || err.name === 'AbortError' ? 'silence' : 'reset'
+  }
+}
+
+describe('hostile peers', function () {
+  this.timeout(90_000)
+  let relay: RelayProc
+  let key: string
+  let keys: RoomKeys
+  let alice: Proc
+  let bob: Proc
+  let aliceId: string
+  let hostile: PeerNode
+  let conn: Connection
+
+  before(async () => {
+    relay = await startRelay({ http: false })
+    key = (await run(['room', 'new'])).stdout.trim()
+    keys = await deriveRoomKeys(key)
+    alice = startPeer(key, 'alice', [relay.tcp()])
+    bob = startPeer(key, 'bob', [relay.tcp()])
+    const ready = await alice.waitFor('ready', e => e.event === 'ready')
+    aliceId = ready.peerId
+    await alice.waitFor('bob joining', e => e.event === 'peer:join' && e.name === 'bob', 30_000)
+    hostile = await createPeer({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const tcp = (ready.addrs as string[]).find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))!
+    conn = await hostile.dial(multiaddr(tcp))
+  })
+
+  after(async () => {
+    await hostile?.stop()
+    await cleanup()
+  })
+
+  it('garbage on the room protocol: the stream is reset', async () => {
+    const stream = await conn.newStream(ROOM_PROTOCOL)
+    stream.send(crypto.getRandomValues(new Uint8Array(300)))
+    expect(await outcome(stream)).to.equal('reset')
+  })
+
+  it('a length prefix far over the limit: reset', async () => {
+    const stream = await conn.newStream(ROOM_PROTOCOL)
+    stream.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]))
+    expect(await outcome(stream)).to.equal('reset')
+  })
+
+  it('a room this node is not in: reset before any challenge', async () => {
+    const other = await deriveRoomKeys(await generateRoomKey())
+    const stream = await conn.newStream(ROOM_PROTOCOL)
+    await pbStream(stream).write({ roomId: new Uint8Array(other.roomId), nonce: crypto.getRandomValues(new Uint8Array(32)) }, Hello)
+    expect(await outcome(stream)).to.equal('reset')
+  })
+
+  it('a peer that knows the room id but not the key fails the handshake and learns nothing', async () => {
+    const stream = await conn.newStream(ROOM_PROTOCOL)
+    const pb = pbStream(stream)
+    const nonce = crypto.getRandomValues(new Uint8Array(32))
+    await pb.write({ roomId: new Uint8Array(keys.roomId), nonce }, Hello)
+    const challenge = await pb.read(Challenge, { signal: AbortSignal.timeout(5_000) })
+    expect(challenge.proof).to.have.lengthOf(32)
+    // a proof made with another room's key, over the right transcript
+    const wrong = await deriveRoomKeys(await generateRoomKey())
+    const proof = await membershipProof(wrong.proofKey, 'initiator', {
+      roomId: keys.roomId,
+      initiator: hostile.peerId.toMultihash().bytes,
+      responder: conn.remotePeer.toMultihash().bytes,
+      initiatorNonce: nonce,
+      responderNonce: challenge.nonce
+    })
+    await pb.write({ proof }, Proof)
+    await pb.write({ name: 'mallory', members: [], history: [] }, Welcome)
+    let welcome: Welcome | undefined
+    let error: Error | undefined
+    try {
+      welcome = await pb.read(Welcome, { signal: AbortSignal.timeout(5_000) })
+    } catch (err: any) {
+      error = err
+    }
+    expect(welcome).to.equal(undefined)
+    expect(error?.name).to.not.equal('TimeoutError')
+    await sleep(500)
+    expect(alice.of('peer:join').map(e => e.name)).to.not.include('mallory')
+  })
+
+  it('a replayed proof does not pass: the challenge is fresh every time', async () => {
+    // run two handshakes; the responder's nonce differs, so a proof captured from one is useless in the next
+    const nonces: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const stream = await conn.newStream(ROOM_PROTOCOL)
+      const pb = pbStream(stream)
+      await pb.write({ roomId: new Uint8Array(keys.roomId), nonce: new Uint8Array(32) }, Hello)
+      const challenge = await pb.read(Challenge, { signal: AbortSignal.timeout(5_000) })
+      nonces.push(Buffer.from(challenge.nonce).toString('hex'))
+      stream.abort(new Error('done'))
+    }
+    expect(nonces[0]).to.not.equal(nonces[1])
+  })
+
+  it('garbage, wrongly sealed and forged messages on the room topic are dropped, and the room keeps working', async () => {
+    const pubsub = hostile.services.pubsub
+    pubsub.subscribe(keys.topic)
+    // wait until alice's subscription is known to the hostile node
+    for (let i = 0; i < 50 && !pubsub.getSubscribers(keys.topic).some((p: any) => p.toString() === aliceId); i++) await sleep(100)
+    // otherwise nothing below would reach alice and the test would prove nothing
+    expect(pubsub.getSubscribers(keys.topic).map((p: any) => p.toString())).to.include(aliceId)
+    const other = await deriveRoomKeys(await generateRoomKey())
+    const wrongKey = await sealEnvelope(other, hostile.peerId, await generateKeyPair('Ed25519'), { ts: BigInt(Date.now()), chat: { id: new Uint8Array(16).fill(1), name: 'x', text: 'wrong key' } })
+    const junk = [
+      crypto.getRandomValues(new Uint8Array(64)),
+      new Uint8Array(0),
+      await seal(keys.chatKey, crypto.getRandomValues(new Uint8Array(40)), keys.roomId), // opens, but is no envelope
+      wrongKey
+    ]
+    // a member's key but someone else's signature: the envelope claims to come from the hostile node but is
+    // signed by another key
+    const stranger = await generateKeyPair('Ed25519')
+    junk.push(await sealEnvelope(keys, hostile.peerId, stranger, { ts: BigInt(Date.now()), chat: { id: new Uint8Array(16).fill(2), name: 'forger', text: 'forged' } }))
+    for (const data of junk) await pubsub.publish(keys.topic, data).catch(() => {})
+    await sleep(1_000)
+    expect(alice.of('chat').map(e => e.text)).to.not.include.members(['wrong key', 'forged'])
+    expect(alice.running).to.equal(true)
+    expect(bob.running).to.equal(true)
+    bob.send('the room still works')
+    await alice.waitFor('bob\'s line', e => e.event === 'chat' && e.text === 'the room still works')
+    expect(alice.of('peer:join').map(e => e.name)).to.not.include.members(['x', 'forger'])
+  })
+
+  it('garbage on the DHT and gossipsub protocols does not bring a member down', async () => {
+    for (const protocol of ['/freeflow/kad/1.0.0', '/meshsub/1.2.0', '/meshsub/1.1.0']) {
+      try {
+        const stream = await conn.newStream(protocol)
+        stream.send(crypto.getRandomValues(new Uint8Array(512)))
+        await outcome(stream, 1_000)
+      } catch {}
+    }
+    await sleep(500)
+    expect(alice.running).to.equal(true)
+    alice.send('and still')
+    await bob.waitFor('alice\'s line', e => e.event === 'chat' && e.text === 'and still')
+  })
+})
