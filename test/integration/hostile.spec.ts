@@ -52,10 +52,18 @@ describe('hostile peers', function () {
     await cleanup()
   })
 
-  it('garbage on the room protocol: the stream is reset', async () => {
+  it('a frame of garbage on the room protocol: the stream is reset', async () => {
+    for (let i = 0; i < 5; i++) {
+      const stream = await conn.newStream(ROOM_PROTOCOL)
+      await lpStream(stream).write(crypto.getRandomValues(new Uint8Array(300)))
+      expect(await outcome(stream)).to.equal('reset')
+    }
+  })
+
+  it('a peer that stalls half-way through a message is cut off at the handshake deadline', async () => {
     const stream = await conn.newStream(ROOM_PROTOCOL)
-    stream.send(crypto.getRandomValues(new Uint8Array(300)))
-    expect(await outcome(stream)).to.equal('reset')
+    stream.send(Uint8Array.from([200, 1, 10, 16])) // announces 200 bytes, sends 2
+    expect(await outcome(stream, 15_000)).to.equal('reset')
   })
 
   it('a length prefix far over the limit: reset', async () => {
