@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateRoomKey, InvalidRoomKeyError, parseRoomKey } from '../protocols/room-key/index.js'
@@ -187,14 +188,15 @@ async function relayCommand (args: string[]): Promise<void> {
   if (values['print-link'] === true) {
     const key = await generateRoomKey()
     const tcpAddr = addrs.find(a => a.includes('/tcp/') && !a.includes('/ws')) ?? addrs[0]
+    const webApp = relay.http != null && existsSync(join(appDir, 'index.html'))
     const lines = [
       '',
       `A fresh room key: ${key}`,
-      relay.http != null ? `Open in a browser:  ${relay.http.url}/#room=${key}` : undefined,
-      `Join from a terminal: node bin/freeflow.js join ${key} --name <your name> --bootstrap ${tcpAddr}`,
+      webApp ? `Open in a browser:  ${relay.http?.url ?? ''}/#room=${key}` : undefined,
+      `Join from a terminal: npx freeflow join ${key} --name <your name> --bootstrap ${tcpAddr}`,
       ''
     ].filter(l => l != null)
-    out({ event: 'link', roomKey: key, url: relay.http != null ? `${relay.http.url}/#room=${key}` : null, bootstrap: tcpAddr }, lines.join('\n'))
+    out({ event: 'link', roomKey: key, url: webApp ? `${relay.http?.url ?? ''}/#room=${key}` : null, bootstrap: tcpAddr }, lines.join('\n'))
   }
   // relays that know each other make one DHT: members who bootstrapped from different relays still meet
   const shutdown = new AbortController()
