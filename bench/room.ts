@@ -6,8 +6,9 @@
  *
  *   node dist/bench/room.js [--sizes 2,5,10] [--rounds 3] [--chat-peers 8] [--chat-rate 20] [--chat-seconds 15]
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem, platform, release } from 'node:os'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, totalmem, platform, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cleanup, run, sleep, startPeer, startRelay, type FreeflowEvent, type Proc, type RelayProc } from '../test/helpers/procs.js'
@@ -52,6 +53,88 @@ function ms (v: number | null | undefined): string {
   return v == null || Number.isNaN(v) ? '-' : `${Math.round(v)}`
 }
 
+// ---- CPU accounting (Linux /proc; zeros elsewhere) ----
+// Every peer runs on this one machine, so start-up and joining compete for its cores, and so do any other
+// processes on it (other test runs): a round records how busy the machine was and who used the time.
+
+const TICK_MS = (() => {
+  const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim())
+  return Number.isFinite(hz) && hz > 0 ? 1_000 / hz : 10
+})()
+
+/** Busy and total CPU time of the whole machine (all cores), in ms. */
+function machineCpu (): { busy: number, total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = fields.reduce((a, b) => a + b, 0)
+    const idle = fields[3] + (fields[4] ?? 0)
+    return { busy: (total - idle) * TICK_MS, total: total * TICK_MS }
+  } catch {
+    return { busy: 0, total: 0 }
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms; 0 once it is gone. */
+function procCpu (p: Proc): number {
+  const pid = p.child.pid
+  if (pid == null || !p.running) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+  } catch {
+    return 0
+  }
+}
+
+function ownCpu (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1_000
+}
+
+interface CpuUse {
+  /** Wall time of the window, ms. */
+  wallMs: number
+  /** Share of the whole machine's capacity (all cores) that was busy, %. */
+  busyPct: number
+  /** CPU ms used in the window by: the peers, the relays, this harness, and everything else on the machine. */
+  peersMs: number
+  relaysMs: number
+  harnessMs: number
+  otherMs: number
+}
+
+class CpuWindow {
+  private readonly wall = Date.now()
+  private readonly machine = machineCpu()
+  private readonly harness = ownCpu()
+  private readonly before = new Map<Proc, number>()
+
+  /** procs already running when the window opens; ones started later count from 0. */
+  constructor (procs: Proc[]) {
+    procs.forEach(p => this.before.set(p, procCpu(p)))
+  }
+
+  /** Close the window; call while the processes still run. */
+  end (peers: Proc[], relays: Proc[]): CpuUse {
+    const machine = machineCpu()
+    const used = (list: Proc[]): number => list.reduce((sum, p) => sum + Math.max(0, procCpu(p) - (this.before.get(p) ?? 0)), 0)
+    const busy = machine.busy - this.machine.busy
+    const total = machine.total - this.machine.total
+    const peersMs = used(peers)
+    const relaysMs = used(relays)
+    const harnessMs = ownCpu() - this.harness
+    return {
+      wallMs: Date.now() - this.wall,
+      busyPct: total > 0 ? 100 * busy / total : 0,
+      peersMs: Math.round(peersMs),
+      relaysMs: Math.round(relaysMs),
+      harnessMs: Math.round(harnessMs),
+      otherMs: Math.max(0, Math.round(busy - peersMs - relaysMs - harnessMs))
+    }
+  }
+}
+
 // ---- processes ----
 
 /** SIGTERM, then SIGKILL after a grace period; resolves when all have exited. */
@@ -88,10 +171,10 @@ interface Member {
   spawnedAt: number
 }
 
-/** Start n peers at once in a fresh room, alternating their bootstrap relay. */
-function startMembers (key: string, n: number, relays: Relays, prefix: string): Member[] {
+/** Start n peers at once in a fresh room, alternating their bootstrap relay (A for even indexes, B for odd). */
+function startMembers (key: string, n: number, relays: Relays, prefix: string, firstIndex = 0): Member[] {
   const members: Member[] = []
-  for (let i = 0; i < n; i++) {
+  for (let i = firstIndex; i < firstIndex + n; i++) {
     const via = i % 2 === 0 ? 'A' : 'B'
     const name = `${prefix}-${i}`
     const spawnedAt = Date.now()
@@ -150,7 +233,20 @@ interface PeerJoin {
   expected: number
   /** Of the joins seen, how many were reached only through a relay at the time. */
   relayedJoins: number
+  /** CPU time this peer process used from spawn until the room was full (or the deadline). */
+  cpuMs: number
   stderrTail?: string
+}
+
+/** One more peer started once the room is full: joining a call that is already going. */
+interface LateJoin {
+  bootstrap: 'A' | 'B'
+  readyMs: number | null
+  /** Its spawn -> it saw every member (null: not within the deadline). */
+  allSeenMs: number | null
+  /** Its spawn -> the last member saw it (null: not within the deadline). */
+  seenByAllMs: number | null
+  cpu: CpuUse
 }
 
 interface JoinRound {
@@ -158,41 +254,69 @@ interface JoinRound {
   relayStartMs: number
   /** Last spawn - first spawn: how long starting "all at once" took in the harness. */
   spawnSpreadMs: number
+  /** First spawn -> room full (or deadline): who used the machine meanwhile. */
+  cpu: CpuUse
   peers: PeerJoin[]
+  late?: LateJoin
+}
+
+function peerJoin (m: Member, members: Member[]): PeerJoin {
+  const since = (e: FreeflowEvent | undefined): number | null => e == null ? null : e.at - m.spawnedAt
+  const seen = joinsSeen(m, members).filter((e): e is FreeflowEvent => e != null)
+  const all = seen.length === members.length - 1 ? Math.max(...seen.map(e => e.at), m.spawnedAt) : null
+  const allSeenMs = all == null || all - m.spawnedAt > JOIN_DEADLINE ? null : all - m.spawnedAt
+  const readyMs = since(first(m.proc, e => e.event === 'ready'))
+  return {
+    name: m.name,
+    bootstrap: m.via,
+    readyMs,
+    bootstrapMs: since(first(m.proc, e => e.event === 'bootstrap' && e.connected === true)),
+    firstSeenMs: seen.length === 0 ? null : Math.min(...seen.map(e => e.at)) - m.spawnedAt,
+    allSeenMs,
+    afterReadyMs: allSeenMs != null && readyMs != null ? allSeenMs - readyMs : null,
+    seen: seen.length,
+    expected: members.length - 1,
+    relayedJoins: seen.filter(e => e.relayed === true).length,
+    cpuMs: Math.round(procCpu(m.proc)),
+    ...(allSeenMs == null ? { stderrTail: m.proc.stderr.slice(-1000) } : {})
+  }
+}
+
+async function lateJoin (key: string, members: Member[], relays: Relays, prefix: string): Promise<LateJoin> {
+  const window = new CpuWindow([...members.map(m => m.proc), relays.a.proc, relays.b.proc])
+  // it bootstraps from the relay the next member in line would have used
+  const [late] = startMembers(key, 1, relays, prefix, members.length)
+  const everyone = [...members, late]
+  try {
+    await awaitFullRoom(everyone, late.spawnedAt + JOIN_DEADLINE)
+    const cpu = window.end(everyone.map(m => m.proc), [relays.a.proc, relays.b.proc])
+    const mine = peerJoin(late, everyone)
+    const id = peerIdOf(late)
+    const seenBy = members.map(m => id == null ? undefined : first(m.proc, e => e.event === 'peer:join' && e.peerId === id))
+    const last = seenBy.every(e => e != null) ? Math.max(...seenBy.map(e => e?.at ?? 0)) - late.spawnedAt : null
+    return { bootstrap: late.via, readyMs: mine.readyMs, allSeenMs: mine.allSeenMs, seenByAllMs: last != null && last <= JOIN_DEADLINE ? last : null, cpu }
+  } finally {
+    await stopAll([late.proc])
+  }
 }
 
 async function joinRound (n: number, round: number): Promise<JoinRound> {
   const relays = await startRelays()
   const key = await newRoomKey()
-  const members = startMembers(key, n, relays, `n${n}r${round}`)
+  const relayProcs = [relays.a.proc, relays.b.proc]
+  const window = new CpuWindow(relayProcs)
+  const prefix = `n${n}r${round}`
+  const members = startMembers(key, n, relays, prefix)
   try {
     const deadline = Math.max(...members.map(m => m.spawnedAt)) + JOIN_DEADLINE
-    await awaitFullRoom(members, deadline)
-    const peers = members.map((m): PeerJoin => {
-      const since = (e: FreeflowEvent | undefined): number | null => e == null ? null : e.at - m.spawnedAt
-      const joins = joinsSeen(m, members)
-      const seen = joins.filter((e): e is FreeflowEvent => e != null)
-      const all = seen.length === n - 1 ? Math.max(...seen.map(e => e.at), m.spawnedAt) : null
-      const allSeenMs = all == null || all - m.spawnedAt > JOIN_DEADLINE ? null : all - m.spawnedAt
-      const readyMs = since(first(m.proc, e => e.event === 'ready'))
-      return {
-        name: m.name,
-        bootstrap: m.via,
-        readyMs,
-        bootstrapMs: since(first(m.proc, e => e.event === 'bootstrap' && e.connected === true)),
-        firstSeenMs: seen.length === 0 ? null : Math.min(...seen.map(e => e.at)) - m.spawnedAt,
-        allSeenMs,
-        afterReadyMs: allSeenMs != null && readyMs != null ? allSeenMs - readyMs : null,
-        seen: seen.length,
-        expected: n - 1,
-        relayedJoins: seen.filter(e => e.relayed === true).length,
-        ...(allSeenMs == null ? { stderrTail: m.proc.stderr.slice(-1000) } : {})
-      }
-    })
+    const full = await awaitFullRoom(members, deadline)
+    const cpu = window.end(members.map(m => m.proc), relayProcs)
+    const peers = members.map(m => peerJoin(m, members))
     const spawns = members.map(m => m.spawnedAt)
-    return { round, relayStartMs: relays.startMs, spawnSpreadMs: Math.max(...spawns) - Math.min(...spawns), peers }
+    const late = full ? await lateJoin(key, members, relays, prefix) : undefined
+    return { round, relayStartMs: relays.startMs, spawnSpreadMs: Math.max(...spawns) - Math.min(...spawns), cpu, peers, late }
   } finally {
-    await stopAll([...members.map(m => m.proc), relays.a.proc, relays.b.proc])
+    await stopAll([...members.map(m => m.proc), ...relayProcs])
   }
 }
 
@@ -208,12 +332,21 @@ interface JoinSummary {
   /** The slowest peer of each round (null where a peer failed). */
   roundMax: Array<number | null>
   relayedJoinShare: number
+  /** CPU one peer used from spawn to the room being full, and how busy the machine was meanwhile. */
+  peerCpuMs: Stats
+  machineBusyPct: Stats
+  /** Share of the machine's capacity used by processes outside this bench (other test runs...), %. */
+  otherPct: Stats
+  late: { samples: number, failures: number, ready: Stats, allSeen: Stats, seenByAll: Stats }
 }
 
 function summariseJoin (n: number, rounds: JoinRound[]): JoinSummary {
   const peers = rounds.flatMap(r => r.peers)
   const values = (f: (p: PeerJoin) => number | null): number[] => peers.map(f).filter((v): v is number => v != null)
   const seen = peers.reduce((s, p) => s + p.seen, 0)
+  const lates = rounds.map(r => r.late).filter((l): l is LateJoin => l != null)
+  const lateValues = (f: (l: LateJoin) => number | null): number[] => lates.map(f).filter((v): v is number => v != null)
+  const cores = cpus().length
   return {
     n,
     rounds: rounds.length,
@@ -224,7 +357,17 @@ function summariseJoin (n: number, rounds: JoinRound[]): JoinSummary {
     afterReady: stats(values(p => p.afterReadyMs)),
     firstSeen: stats(values(p => p.firstSeenMs)),
     roundMax: rounds.map(r => r.peers.some(p => p.allSeenMs == null) ? null : Math.max(...r.peers.map(p => p.allSeenMs ?? 0))),
-    relayedJoinShare: seen === 0 ? 0 : peers.reduce((s, p) => s + p.relayedJoins, 0) / seen
+    relayedJoinShare: seen === 0 ? 0 : peers.reduce((s, p) => s + p.relayedJoins, 0) / seen,
+    peerCpuMs: stats(values(p => p.cpuMs)),
+    machineBusyPct: stats(rounds.map(r => r.cpu.busyPct)),
+    otherPct: stats(rounds.map(r => 100 * r.cpu.otherMs / Math.max(1, r.cpu.wallMs * cores))),
+    late: {
+      samples: lates.length,
+      failures: lates.filter(l => l.allSeenMs == null || l.seenByAllMs == null).length,
+      ready: stats(lateValues(l => l.readyMs)),
+      allSeen: stats(lateValues(l => l.allSeenMs)),
+      seenByAll: stats(lateValues(l => l.seenByAllMs))
+    }
   }
 }
 
@@ -253,8 +396,11 @@ interface ChatResult {
   /** Achieved sending rate: messages / (last write - first write). */
   achievedRate: number
   /** Latency p50 and max for each second of sending. */
-  perSecond: Array<{ second: number, n: number, p50: number, p99: number, max: number }>
+  /** Per second of sending: latency of the messages written in it, and how busy the machine was (and by whom). */
+  perSecond: Array<{ second: number, n: number, p50: number, p99: number, max: number, busyPct?: number, otherPct?: number }>
   histogram: Record<string, number>
+  /** While sending (first write to the end of the drain): who used the machine. */
+  cpu: CpuUse
   worst: Array<{ seq: number, from: string, to: string, latencyMs: number }>
   lostDetail: Array<{ seq: number, from: string, to: string }>
 }
@@ -287,7 +433,17 @@ async function chatBench (n: number, rate: number, seconds: number): Promise<Cha
     const total = Math.round(rate * seconds)
     const interval = 1_000 / rate
     const sent: Array<{ seq: number, sender: Member, text: string, writtenAt: number }> = []
+    const relayProcs = [relays.a.proc, relays.b.proc]
+    const window = new CpuWindow([...members.map(m => m.proc), ...relayProcs])
     const start = Date.now()
+    // one CPU sample a second, to line latency up with what else the machine was doing
+    const everyone = [...members.map(m => m.proc), ...relayProcs]
+    const samples: CpuUse[] = []
+    let slice = new CpuWindow(everyone)
+    const sampler = setInterval(() => {
+      samples.push(slice.end(members.map(m => m.proc), relayProcs))
+      slice = new CpuWindow(everyone)
+    }, 1_000)
     for (let seq = 0; seq < total; seq++) {
       const due = start + seq * interval
       const wait = due - Date.now()
@@ -299,6 +455,9 @@ async function chatBench (n: number, rate: number, seconds: number): Promise<Cha
     }
     const lastWrite = Date.now()
     await sleep(CHAT_DRAIN)
+    clearInterval(sampler)
+    const cpu = window.end(members.map(m => m.proc), relayProcs)
+    const cores = cpus().length
 
     const idOf = new Map(members.map(m => [m, peerIdOf(m)]))
     const latencies: number[] = []
@@ -363,8 +522,17 @@ async function chatBench (n: number, rate: number, seconds: number): Promise<Cha
       endToEnd: stats(endToEnd),
       achievedRate: sent.length > 1 ? (sent.length - 1) / ((lastWrite - start) / 1_000) : 0,
       perSecond: [...perSecond.entries()].sort((a, b) => a[0] - b[0])
-        .map(([second, v]) => ({ second, n: v.length, p50: pct(v, 50), p99: pct(v, 99), max: pct(v, 100) })),
+        .map(([second, v]) => ({
+          second,
+          n: v.length,
+          p50: pct(v, 50),
+          p99: pct(v, 99),
+          max: pct(v, 100),
+          busyPct: samples[second] != null ? Math.round(samples[second].busyPct) : undefined,
+          otherPct: samples[second] != null ? Math.round(100 * samples[second].otherMs / (samples[second].wallMs * cores)) : undefined
+        })),
       histogram: histogram(latencies),
+      cpu,
       worst: worst.slice(0, 10),
       lostDetail: lostDetail.slice(0, 50)
     }
@@ -396,6 +564,18 @@ function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds:
   ]))
   out.push('  ready = spawn -> `ready` (start-up: Node, module load, libp2p start); after-ready = all-seen - ready;')
   out.push(`  fail = a peer that did not see everyone within ${JOIN_DEADLINE / 1000} s; relayed = joins reached only through a relay`)
+  out.push(`\nWhile the room came together (first spawn -> room full), on ${cpus().length} CPUs; CPU ms per peer, machine busy %, share used by other processes`)
+  out.push(table([
+    ['N', 'peer cpu p50', 'peer cpu max', 'busy p50', 'busy max', 'other p50', 'other max'],
+    ...join.map(j => [String(j.n), ms(j.peerCpuMs.p50), ms(j.peerCpuMs.max), `${ms(j.machineBusyPct.p50)}%`, `${ms(j.machineBusyPct.max)}%`,
+      `${ms(j.otherPct.p50)}%`, `${ms(j.otherPct.max)}%`])
+  ]))
+  out.push('\nLate joiner: one more peer started once the N were all in (joining a call already going), ms from its spawn')
+  out.push(table([
+    ['N in room', 'samples', 'fail', 'ready p50', 'ready max', 'sees all p50', 'sees all max', 'seen by all p50', 'seen by all max'],
+    ...join.map(j => [String(j.n), String(j.late.samples), String(j.late.failures), ms(j.late.ready.p50), ms(j.late.ready.max),
+      ms(j.late.allSeen.p50), ms(j.late.allSeen.max), ms(j.late.seenByAll.p50), ms(j.late.seenByAll.max)])
+  ]))
   if (chat != null) {
     out.push(`\nChat: ${chat.peers} peers, ${chat.sent} messages at ${chat.ratePerSecond}/s (achieved ${chat.achievedRate.toFixed(1)}/s), round-robin; latency = receiver output - sender ts (ms)`)
     out.push(table([
@@ -406,6 +586,12 @@ function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds:
     ]))
     out.push(`  deliveries: expected ${chat.expectedDeliveries}, delivered ${chat.delivered}, lost ${chat.lost}, duplicates ${chat.duplicates}, ` +
       `to own sender ${chat.toSender}, via history ${chat.viaHistory}; room full ${ms(chat.roomFullMs)} ms after first spawn`)
+    out.push(`  latency p99 per second of sending:   ${chat.perSecond.map(s => ms(s.p99).padStart(4)).join(' ')}`)
+    out.push(`  machine busy % in that second:       ${chat.perSecond.map(s => ms(s.busyPct).padStart(4)).join(' ')}`)
+    out.push(`  of it other processes (not bench) %: ${chat.perSecond.map(s => ms(s.otherPct).padStart(4)).join(' ')}`)
+    const cores = cpus().length
+    out.push(`  machine while sending: ${ms(chat.cpu.busyPct)}% busy of ${cores} CPUs; peers ${ms(100 * chat.cpu.peersMs / (chat.cpu.wallMs * cores))}%, ` +
+      `relays ${ms(100 * chat.cpu.relaysMs / (chat.cpu.wallMs * cores))}%, other processes ${ms(100 * chat.cpu.otherMs / (chat.cpu.wallMs * cores))}%`)
   }
   const atN = join.find(j => j.n === GOALS.joinAtN)
   out.push('\nGoals:')
@@ -438,6 +624,7 @@ async function main (): Promise<void> {
   const rounds = Number(values.rounds)
   const chatPeers = Number(values['chat-peers'])
   const started = new Date()
+  const loadBefore = loadavg()
 
   const join: JoinSummary[] = []
   const joinRounds: Record<number, JoinRound[]> = {}
@@ -462,7 +649,17 @@ async function main (): Promise<void> {
   const report = {
     date: started.toISOString(),
     durationMs: Date.now() - started.getTime(),
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryBytes: totalmem(), platform: platform(), kernel: release(), node: process.version },
+    machine: {
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryBytes: totalmem(),
+      platform: platform(),
+      kernel: release(),
+      node: process.version,
+      /** 1, 5 and 15 minute load averages when the bench started and ended (other work on the machine skews times). */
+      loadavgStart: loadBefore,
+      loadavgEnd: loadavg()
+    },
     setup: {
       relays: 'two, started fresh for every round (and for the chat run); B bootstraps from A\'s TCP address; loopback only',
       peers: 'all spawned at once, bootstrapping from A, B, A, B, ...; listen /ip4/127.0.0.1/tcp/0 and /p2p-circuit',

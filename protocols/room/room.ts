@@ -62,6 +62,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private readonly shutdown = new AbortController()
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private left = false
+  /** When this node joined: chat handed over in a Welcome is history only if it was written before then. */
+  private joinedAt = Date.now()
 
   constructor (components: RoomServiceComponents, config: RoomConfig, keys: RoomKeys, name: string, onClosed: () => void) {
     super()
@@ -83,6 +85,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
 
   async start (): Promise<void> {
     const { topic } = this.keys
+    this.joinedAt = Date.now()
     // a peer that sends messages that do not open is pushed out of the mesh, then ignored (thresholds are set
     // with gossipsub in protocols/overlay.ts)
     ;(this.pubsub as unknown as { score: PeerScore }).score.params.topics[topic] = createTopicScoreParams({
@@ -448,6 +451,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
         const opened = await openEnvelope(this.keys, sealed)
         const msg = this.toChat(opened.from, opened.payload, true)
         if (msg == null || this.seen.has(msg.id)) continue
+        // a handshake may hand over a message that is also on its way live: it is not history for us
+        msg.history = msg.ts < this.joinedAt
         fresh.push({ msg, sealed })
       } catch (err: any) {
         this.log('ignored a history entry from %p - %e', remote, err)

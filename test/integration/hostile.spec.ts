@@ -143,6 +143,14 @@ describe('hostile peers', function () {
     // signed by another key
     const stranger = await generateKeyPair('Ed25519')
     junk.push(await sealEnvelope(keys, hostile.peerId, stranger, { ts: BigInt(Date.now()), chat: { id: new Uint8Array(16).fill(2), name: 'forger', text: 'forged' } }))
+    // before: alice's sealed messages reach the hostile node like any topic subscriber (it cannot open them)
+    const fromAlice: number[] = []
+    pubsub.addEventListener('message', (evt: any) => {
+      if (evt.detail.topic === keys.topic && evt.detail.from?.toString() === aliceId) fromAlice.push(Date.now())
+    })
+    alice.send('before')
+    for (let i = 0; i < 50 && fromAlice.length === 0; i++) await sleep(100)
+    expect(fromAlice.length, 'alice publishes to the hostile node before it misbehaves').to.be.greaterThan(0)
     for (const data of junk) await pubsub.publish(keys.topic, data).catch(() => {})
     await sleep(1_000)
     expect(alice.of('chat').map(e => e.text)).to.not.include.members(['wrong key', 'forged'])
@@ -151,6 +159,12 @@ describe('hostile peers', function () {
     bob.send('the room still works')
     await alice.waitFor('bob\'s line', e => e.event === 'chat' && e.text === 'the room still works')
     expect(alice.of('peer:join').map(e => e.name)).to.not.include.members(['x', 'forger'])
+    // after: peer scoring has put the hostile node below alice's publish threshold; bob still hears her
+    const seen = fromAlice.length
+    alice.send('after')
+    await bob.waitFor('alice\'s "after"', e => e.event === 'chat' && e.text === 'after')
+    await sleep(1_000)
+    expect(fromAlice.length, 'alice stopped sending to the peer that sent invalid messages').to.equal(seen)
   })
 
   it('garbage on the DHT and gossipsub protocols does not bring a member down', async () => {

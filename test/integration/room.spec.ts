@@ -52,13 +52,23 @@ describe('a room: one relay and four `freeflow join --json` processes', function
     }
   })
 
+  it('the end of stdin is not a goodbye', async () => {
+    const bob = peers[1]
+    bob.child.stdin!.end()
+    peers[0].send('can you still hear me?')
+    await bob.waitFor('the line', e => e.event === 'chat' && e.text === 'can you still hear me?')
+    await sleep(1_000)
+    expect(bob.running).to.equal(true)
+    for (const p of peers) expect(p.of('peer:leave')).to.be.empty()
+  })
+
   it('a fifth, late joiner gets the history once, in order, marked as history', async () => {
     const eve = startPeer(key, 'eve', [relay.tcp()])
-    const sent = peers.map(p => `hello from ${p.label}`)
+    const sent = [...peers.map(p => `hello from ${p.label}`), 'can you still hear me?']
     for (const text of sent) await eve.waitFor(`history "${text}"`, e => e.event === 'chat' && e.text === text, 30_000)
     await sleep(2_000)
     const history = eve.of('chat')
-    expect(history).to.have.lengthOf(4)
+    expect(history).to.have.lengthOf(5)
     expect(history.every(e => e.history === true)).to.equal(true)
     const ts = history.map(e => e.ts)
     expect(ts).to.deep.equal([...ts].sort((a, b) => a - b))
@@ -90,6 +100,8 @@ describe('a room: one relay and four `freeflow join --json` processes', function
 
   it('SIGTERM leaves the room: the others see peer:leave as a goodbye, and the process exits 0', async () => {
     const dave = peers[3]
+    dave.send('goodbye, all')
+    await peers[0].waitFor('dave\'s last line', e => e.event === 'chat' && e.text === 'goodbye, all')
     dave.kill('SIGTERM')
     expect((await dave.exited).code).to.equal(0)
     for (const p of peers.slice(0, 3)) {
@@ -110,6 +122,9 @@ describe('a room: one relay and four `freeflow join --json` processes', function
   })
 
   it('the two that remain still chat', async () => {
+    peers[1].send('not a word from me')
+    await sleep(1_500)
+    expect(peers[0].of('chat').map(e => e.text)).to.not.include('not a word from me') // bob's stdin is closed
     peers[0].send('still here?')
     await peers[1].waitFor('the line', e => e.event === 'chat' && e.text === 'still here?')
   })

@@ -329,7 +329,7 @@ describe('room-key', () => {
     })
 
     it('is a 24-bit check, not a code: a known single-character typo goes undetected', async () => {
-      // about 1 key in 16,000 has such a typo among its 992 neighbours (992 / 2^24); this pair was found by search
+      // about 1 key in 16,900 (2^24 / 992) has such a typo among its 992 neighbours; this pair was found by search
       const a = await parseRoomKey(TYPO_KEY)
       const b = await parseRoomKey(TYPO_KEY_MISSED)
       expect(toHex(a)).to.equal('468942a86e043e1135f1d878566c9a1e')
