@@ -78,8 +78,12 @@ export interface RoomEvents {
 export interface Room extends TypedEventTarget<RoomEvents> {
   /** Eight hex characters that name the room without revealing its key. */
   readonly shortName: string
+  /** 16 bytes that name the room on our protocols (HKDF of the key; reveals nothing of it). */
+  readonly roomId: Uint8Array
   /** The members currently present, not counting this node. */
   members(): MemberInfo[]
+  /** True if the peer proved it holds the room key (handshake) and is present. */
+  isMember(peerId: PeerId): boolean
   /** Seal and publish a chat message; resolves with it as the others will see it. */
   send(text: string, options?: AbortOptions): Promise<ChatMessage>
   /** Say goodbye on the topic and stop taking part. */

@@ -49,6 +49,7 @@ interface HistoryEntry {
 
 export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Startable {
   readonly shortName: string
+  readonly roomId: Uint8Array
   private readonly components: RoomServiceComponents
   private readonly config: RoomConfig
   private readonly keys: RoomKeys
@@ -72,6 +73,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     this.keys = keys
     this.name = name
     this.shortName = keys.shortName
+    this.roomId = keys.roomId
     this.onClosed = onClosed
     // never log anything derived from the key beyond the short name
     this.log = components.logger.forComponent(`freeflow:room:${keys.shortName}`)
@@ -120,6 +122,11 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
 
   members (): MemberInfo[] {
     return [...this.memberStates.values()].filter(m => m.present).map(m => ({ peerId: m.peerId, name: m.name }))
+  }
+
+  isMember (peerId: PeerId): boolean {
+    const m = this.memberStates.get(peerId.toString())
+    return m?.present === true && m.verified
   }
 
   async send (text: string, options: AbortOptions = {}): Promise<ChatMessage> {
