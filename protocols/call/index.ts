@@ -5,7 +5,7 @@
  */
 import { CallService } from './service.js'
 import type { Room } from '../room/index.js'
-import type { ComponentLogger, Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export const CALL_PROTOCOL = '/freeflow/call/1.0.0'
@@ -27,6 +27,7 @@ export interface CallServiceComponents {
   peerId: PeerId
   registrar: Registrar
   connectionManager: ConnectionManager
+  peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }

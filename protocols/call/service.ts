@@ -254,8 +254,33 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'calling' } })
     // say what we send and what is on; this also opens the stream, and finds out if the peer takes calls at all
     channel.send({ tracks: this.trackInfos(), state: this.mediaState })
+    void this.ensureDirect(peerId)
     for (const [kind, stream] of this.streams) session.setStream(kind, stream)
     return entry
+  }
+
+  /**
+   * Members first meet through a relay (a limited connection). Dial the member's /webrtc address for a direct
+   * libp2p connection too, so signalling and chat no longer depend on the relay. The dialer with the smaller
+   * PeerId does it, so that two members do not race to build two connections.
+   */
+  private async ensureDirect (peerId: PeerId): Promise<void> {
+    if (this.components.peerId.toString() > peerId.toString()) return
+    for (let attempt = 0; attempt < 3 && !this.ended && this.sessions.has(peerId.toString()); attempt++) {
+      const conns = this.components.connectionManager.getConnections(peerId)
+      if (conns.some(c => c.limits == null && c.status === 'open')) return
+      const addrs = (await this.components.peerStore.get(peerId).catch(() => undefined))?.addresses
+        .map(a => a.multiaddr).filter(ma => ma.toString().includes('/webrtc')) ?? []
+      if (addrs.length > 0) {
+        try {
+          await this.components.connectionManager.openConnection(addrs, { signal: AbortSignal.timeout(this.config.openTimeout), force: true })
+          return
+        } catch (err: any) {
+          this.log('no direct connection to %p yet - %e', peerId, err)
+        }
+      }
+      await new Promise(resolve => setTimeout(resolve, 2_000 * (attempt + 1)))
+    }
   }
 
   private drop (peerId: PeerId): void {

@@ -324,14 +324,18 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
 
   private async discover (): Promise<void> {
     const signal = this.shutdown.signal
-    let providedEpoch = -1
+    let provided = ''
     let pause = 250
     while (!signal.aborted) {
       const epoch = epochOf()
-      if (providedEpoch !== epoch) {
+      // a record without addresses is dropped by DHT servers: announce once we can be reached (a browser only
+      // can after its relay reservation), and again when the epoch or our addresses change
+      const addrs = this.components.addressManager.getAddresses().map(a => a.toString()).sort().join(' ')
+      const wanted = `${epoch} ${addrs}`
+      if (addrs !== '' && provided !== wanted) {
         try {
           await this.components.contentRouting.provide(await this.rendezvousCid(epoch), { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
-          providedEpoch = epoch
+          provided = wanted
           this.log('announced on the DHT for epoch %d', epoch)
         } catch (err: any) {
           this.log('could not announce on the DHT yet - %e', err)

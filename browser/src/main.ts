@@ -1,0 +1,594 @@
+/**
+ * The web app. It only talks to the room and call objects from protocols/ and listens to their events; it never
+ * opens a stream or parses a message itself.
+ */
+import { keepBootstrapped } from '../../protocols/bootstrap.js'
+import { generateRoomKey, normaliseRoomKey, parseRoomKey } from '../../protocols/room-key/index.js'
+import { loadIdentity } from './identity.js'
+import { createBrowserNode, type BrowserNode } from './node.js'
+import type { Call, PathInfo } from '../../protocols/call/index.js'
+import type { ChatMessage, Room } from '../../protocols/room/index.js'
+import type { PeerId } from '@libp2p/interface'
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id)
+  if (el == null) throw new Error(`missing #${id}`)
+  return el as T
+}
+
+interface Tile {
+  el: HTMLElement
+  camera: HTMLVideoElement
+  screen?: HTMLVideoElement
+  avatar: HTMLElement
+  flags: HTMLElement
+  badge: HTMLElement
+  state: HTMLElement
+  name: string
+}
+
+const app = {
+  node: undefined as BrowserNode | undefined,
+  room: undefined as Room | undefined,
+  call: undefined as Call | undefined,
+  local: undefined as MediaStream | undefined,
+  screen: undefined as MediaStream | undefined,
+  mic: true,
+  camera: true,
+  tiles: new Map<string, Tile>(),
+  timers: [] as Array<ReturnType<typeof setInterval>>,
+  shutdown: undefined as AbortController | undefined
+}
+;(globalThis as any).freeflow = app // for people debugging in the console
+
+// ---------- the link ----------
+
+function fragment (): { room: string, bootstrap: string[] } {
+  const params = new URLSearchParams(location.hash.slice(1))
+  return { room: params.get('room') ?? '', bootstrap: params.getAll('bootstrap') }
+}
+
+function setFragmentRoom (key: string): void {
+  const params = new URLSearchParams(location.hash.slice(1))
+  params.set('room', key)
+  history.replaceState(null, '', `#${params.toString()}`)
+}
+
+// ---------- media ----------
+
+function mediaError (err: any): string {
+  switch (err?.name) {
+    case 'NotAllowedError': case 'SecurityError':
+      return 'Camera and microphone are blocked for this page. You can still join and chat; allow them in the site settings to be seen and heard.'
+    case 'NotFoundError': case 'OverconstrainedError':
+      return 'No camera or microphone was found. You can still join and chat.'
+    case 'NotReadableError':
+      return 'The camera or microphone is busy in another program. You can still join and chat.'
+    default:
+      return `Camera and microphone are unavailable (${String(err?.message ?? err)}). You can still join and chat.`
+  }
+}
+
+async function getMedia (): Promise<void> {
+  const cameraId = $<HTMLSelectElement>('camera-select').value
+  const micId = $<HTMLSelectElement>('mic-select').value
+  const video: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...(cameraId !== '' ? { deviceId: { exact: cameraId } } : {}) }
+  const audio: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, ...(micId !== '' ? { deviceId: { exact: micId } } : {}) }
+  app.local?.getTracks().forEach(t => { t.stop() })
+  app.local = undefined
+  const note = $('preview-note')
+  let stream: MediaStream | undefined
+  let firstError: any
+  for (const constraints of [{ video, audio }, { audio }, { video }]) {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(constraints)
+      break
+    } catch (err: any) {
+      firstError ??= err
+    }
+  }
+  if (stream == null) {
+    note.textContent = mediaError(firstError)
+    note.hidden = false
+  } else {
+    note.hidden = stream.getVideoTracks().length > 0
+    if (stream.getVideoTracks().length === 0) note.textContent = 'No camera: others will see your name.'
+    app.local = stream
+  }
+  const preview = $<HTMLVideoElement>('local-video')
+  preview.srcObject = app.local ?? null
+  await listDevices()
+}
+
+async function listDevices (): Promise<void> {
+  let devices: MediaDeviceInfo[] = []
+  try { devices = await navigator.mediaDevices.enumerateDevices() } catch {}
+  for (const [select, kind] of [['camera-select', 'videoinput'], ['mic-select', 'audioinput']] as const) {
+    const el = $<HTMLSelectElement>(select)
+    const current = app.local?.getTracks().find(t => t.kind === (kind === 'videoinput' ? 'video' : 'audio'))?.getSettings().deviceId
+    el.replaceChildren(...devices.filter(d => d.kind === kind).map((d, i) => {
+      const o = document.createElement('option')
+      o.value = d.deviceId
+      o.textContent = d.label !== '' ? d.label : `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`
+      o.selected = d.deviceId === current
+      return o
+    }))
+    el.disabled = el.options.length === 0
+  }
+}
+
+// ---------- pre-join ----------
+
+function status (text: string, error = false): void {
+  const el = $('prejoin-status')
+  el.textContent = text
+  el.classList.toggle('error', error)
+}
+
+async function bootstrapAddrs (): Promise<string[]> {
+  const addrs = [...fragment().bootstrap]
+  try {
+    const res = await fetch('/bootstrap.json', { cache: 'no-store' })
+    if (res.ok) {
+      const info = await res.json()
+      // a page can only dial WebSockets (and WebRTC, once introduced); the relay that served it comes first
+      addrs.unshift(...(info.addrs as string[]).filter(a => a.includes('/ws')))
+    }
+  } catch {}
+  return [...new Set(addrs)]
+}
+
+async function join (evt: Event): Promise<void> {
+  evt.preventDefault()
+  const keyInput = $<HTMLInputElement>('room-key')
+  const nameInput = $<HTMLInputElement>('display-name')
+  const key = normaliseRoomKey(keyInput.value)
+  try {
+    await parseRoomKey(key)
+  } catch (err: any) {
+    status(err.message.replace(/^room key/, 'The room key'), true)
+    keyInput.focus()
+    return
+  }
+  const name = nameInput.value.trim()
+  if (name === '') {
+    status('Please enter your name, so the others know who you are.', true)
+    nameInput.focus()
+    return
+  }
+  localStorage.setItem('freeflow:name', name)
+  setFragmentRoom(key)
+  $<HTMLButtonElement>('join').disabled = true
+  status('Starting…')
+  try {
+    const addrs = await bootstrapAddrs()
+    if (addrs.length === 0) throw new Error('There is no relay to start from: open this page from a FreeFlow relay, or add #bootstrap=<relay address> to the link.')
+    const node = app.node = await createBrowserNode(await loadIdentity())
+    app.shutdown = new AbortController()
+    const reachable = new Map<string, boolean>()
+    keepBootstrapped(node, addrs, {
+      signal: app.shutdown.signal,
+      onStatus: (s) => {
+        reachable.set(s.addr, s.connected)
+        renderNet(reachable)
+      }
+    })
+    const room = app.room = await node.services.room.join(key, { name })
+    const call = app.call = node.services.call.join(room, { RTCPeerConnection: globalThis.RTCPeerConnection, rtcConfiguration: { iceServers: [] } })
+    enterCall(room, call, name)
+  } catch (err: any) {
+    status(err.message ?? String(err), true)
+    $<HTMLButtonElement>('join').disabled = false
+    await Promise.resolve(app.node?.stop()).catch(() => {})
+    app.node = undefined
+  }
+}
+
+function renderNet (reachable: Map<string, boolean>): void {
+  const el = $('net-status')
+  const up = [...reachable.values()].filter(Boolean).length
+  const known = reachable.size
+  if (up > 0) {
+    el.textContent = `Connected to ${up} relay${up === 1 ? '' : 's'}`
+    el.classList.remove('error')
+  } else if (known > 0) {
+    el.textContent = 'No relay reachable; retrying. Participants you are already connected to stay connected.'
+    el.classList.add('error')
+  }
+}
+
+// ---------- the call ----------
+
+function enterCall (room: Room, call: Call, name: string): void {
+  $('prejoin').hidden = true
+  $('call').hidden = false
+  $('room-name').textContent = room.shortName
+  document.title = `FreeFlow Connect · ${room.shortName}`
+  const self = makeTile(undefined, `${name} (you)`)
+  self.el.classList.add('self')
+  const local = $<HTMLVideoElement>('local-video')
+  self.camera.replaceWith(local)
+  self.camera = local
+  local.classList.add('camera')
+  if (app.local != null) {
+    call.setStream('camera', app.local)
+    self.avatar.hidden = app.local.getVideoTracks().length > 0
+  }
+  app.mic = app.local?.getAudioTracks().length !== 0 && app.local != null
+  app.camera = app.local?.getVideoTracks().length !== 0 && app.local != null
+  call.setMediaState({ mic: app.mic, camera: app.camera, screen: false })
+  renderControls()
+  for (const m of room.members()) addMember(m.peerId, m.name)
+  renderPeople()
+
+  room.addEventListener('peer:join', ({ detail }) => {
+    addMember(detail.peerId, detail.name)
+    system(`${detail.name} joined`)
+  })
+  room.addEventListener('peer:leave', ({ detail }) => {
+    removeMember(detail.peerId)
+    system(`${detail.name} ${detail.reason === 'left' ? 'left' : 'lost connection'}`)
+  })
+  room.addEventListener('chat', ({ detail }) => { addChat(detail) })
+  call.addEventListener('track', ({ detail }) => {
+    const tile = app.tiles.get(detail.peerId.toString())
+    if (tile == null) return
+    if (detail.kind === 'screen') {
+      tile.screen?.remove()
+      const v = tile.screen = video('screen')
+      v.srcObject = new MediaStream([detail.track])
+      tile.el.prepend(v)
+      tile.el.classList.add('sharing')
+      tile.el.dataset.screen = 'on'
+    } else {
+      if (tile.camera.srcObject !== detail.stream) tile.camera.srcObject = detail.stream
+      if (detail.kind === 'camera') tile.el.dataset.video = 'on'
+      void tile.camera.play().catch(() => {})
+    }
+    renderTile(detail.peerId.toString())
+  })
+  call.addEventListener('track:removed', ({ detail }) => {
+    const tile = app.tiles.get(detail.peerId.toString())
+    if (tile != null && detail.kind === 'screen') {
+      tile.screen?.remove()
+      tile.screen = undefined
+      tile.el.classList.remove('sharing')
+      delete tile.el.dataset.screen
+    }
+  })
+  call.addEventListener('media-state', ({ detail }) => {
+    const tile = app.tiles.get(detail.peerId.toString())
+    if (tile == null) return
+    tile.el.dataset.mic = detail.mic ? 'on' : 'off'
+    tile.el.dataset.camera = detail.camera ? 'on' : 'off'
+    if (!detail.screen && tile.screen != null) {
+      tile.screen.remove()
+      tile.screen = undefined
+      tile.el.classList.remove('sharing')
+      delete tile.el.dataset.screen
+    }
+    renderTile(detail.peerId.toString())
+    renderPeople()
+  })
+  call.addEventListener('peer-state', ({ detail }) => {
+    const tile = app.tiles.get(detail.peerId.toString())
+    if (tile == null) return
+    tile.el.dataset.state = detail.state
+    renderTile(detail.peerId.toString())
+  })
+  app.timers.push(setInterval(() => { void updateBadges() }, 2_000))
+  app.timers.push(setInterval(() => { void activeSpeaker() }, 300))
+}
+
+function video (cls: string): HTMLVideoElement {
+  const v = document.createElement('video')
+  v.autoplay = true
+  v.playsInline = true
+  v.className = cls
+  return v
+}
+
+function makeTile (peerId: PeerId | undefined, name: string): Tile {
+  const el = document.createElement('div')
+  el.className = 'tile'
+  const camera = video('camera')
+  const avatar = document.createElement('div')
+  avatar.className = 'avatar'
+  avatar.textContent = (name.trim()[0] ?? '?').toUpperCase()
+  const label = document.createElement('div')
+  label.className = 'label'
+  const nameEl = document.createElement('span')
+  nameEl.className = 'name'
+  nameEl.textContent = name
+  const flags = document.createElement('span')
+  flags.className = 'flag'
+  flags.hidden = true
+  const badge = document.createElement('span')
+  badge.className = 'badge'
+  const state = document.createElement('div')
+  state.className = 'state'
+  state.hidden = true
+  label.append(nameEl, flags, badge)
+  el.append(camera, avatar, label, state)
+  if (peerId != null) {
+    el.dataset.testid = 'tile'
+    el.dataset.peerId = peerId.toString()
+    el.dataset.name = name
+    el.dataset.state = 'calling'
+  }
+  $('grid').append(el)
+  return { el, camera, avatar, flags, badge, state, name }
+}
+
+function addMember (peerId: PeerId, name: string): void {
+  const key = peerId.toString()
+  if (app.tiles.has(key)) return
+  app.tiles.set(key, makeTile(peerId, name))
+  renderTile(key)
+  renderPeople()
+}
+
+function removeMember (peerId: PeerId): void {
+  const key = peerId.toString()
+  app.tiles.get(key)?.el.remove()
+  app.tiles.delete(key)
+  renderPeople()
+}
+
+const STATE_TEXT: Record<string, string> = {
+  calling: 'Connecting…',
+  reconnecting: 'Reconnecting…',
+  unreachable: 'Cannot reach this person directly. Chat still works.',
+  'no-call': ''
+}
+
+function renderTile (key: string): void {
+  const tile = app.tiles.get(key)
+  if (tile == null) return
+  const { dataset } = tile.el
+  const hasVideo = dataset.video === 'on' && dataset.camera !== 'off'
+  tile.avatar.hidden = hasVideo || dataset.screen === 'on'
+  const flags = [dataset.mic === 'off' ? 'muted' : '', dataset.camera === 'off' ? 'camera off' : ''].filter(f => f !== '')
+  tile.flags.textContent = flags.join(' · ')
+  tile.flags.hidden = flags.length === 0
+  const text = STATE_TEXT[dataset.state ?? ''] ?? ''
+  tile.state.textContent = text
+  tile.state.hidden = text === ''
+  if (dataset.state === 'no-call') tile.badge.textContent = 'terminal · chat only'
+}
+
+function describe (path: PathInfo): { text: string, kind: string } {
+  if (path.media != null) {
+    const parts = [path.media.direct ? 'direct' : 'relayed', path.media.family != null ? `IPv${path.media.family}` : '', path.media.rttMs != null ? `${path.media.rttMs} ms` : '']
+    return { text: parts.filter(p => p !== '').join(' · '), kind: path.media.direct ? 'direct' : 'relayed' }
+  }
+  return { text: path.signalling.relayed ? 'via relay' : 'direct', kind: path.signalling.relayed ? 'relayed' : 'direct' }
+}
+
+async function updateBadges (): Promise<void> {
+  const call = app.call
+  if (call == null) return
+  for (const [key, tile] of app.tiles) {
+    if (tile.el.dataset.state === 'no-call') continue
+    const peerId = app.room?.members().find(m => m.peerId.toString() === key)?.peerId
+    if (peerId == null) continue
+    const path = await call.path(peerId)
+    if (path == null) continue
+    const { text, kind } = describe(path)
+    tile.badge.textContent = text
+    tile.el.dataset.path = kind
+    if (path.media?.family != null) tile.el.dataset.family = String(path.media.family)
+    if (path.media?.rttMs != null) tile.el.dataset.rtt = String(path.media.rttMs)
+  }
+}
+
+async function activeSpeaker (): Promise<void> {
+  const call = app.call
+  if (call == null) return
+  let loudest: string | undefined
+  let level = 0.02
+  for (const m of app.room?.members() ?? []) {
+    const pc = call.peerConnection(m.peerId)
+    for (const r of pc?.getReceivers() ?? []) {
+      if (r.track.kind !== 'audio') continue
+      const l = r.getSynchronizationSources()[0]?.audioLevel ?? 0
+      if (l > level) { level = l; loudest = m.peerId.toString() }
+    }
+  }
+  for (const [key, tile] of app.tiles) tile.el.classList.toggle('speaking', key === loudest)
+}
+
+function renderPeople (): void {
+  const list = $('participants')
+  const items: HTMLLIElement[] = []
+  const me = document.createElement('li')
+  me.dataset.testid = 'participant'
+  me.dataset.name = localStorage.getItem('freeflow:name') ?? ''
+  me.textContent = `${me.dataset.name} (you)`
+  items.push(me)
+  for (const [key, tile] of app.tiles) {
+    const li = document.createElement('li')
+    li.dataset.testid = 'participant'
+    li.dataset.peerId = key
+    li.dataset.name = tile.name
+    const n = document.createElement('span')
+    n.textContent = tile.name
+    const meta = document.createElement('span')
+    meta.className = 'meta'
+    meta.textContent = [tile.el.dataset.mic === 'off' ? 'muted' : '', tile.el.dataset.camera === 'off' ? 'camera off' : '', tile.el.dataset.state === 'no-call' ? 'terminal' : ''].filter(s => s !== '').join(' · ')
+    li.append(n, meta)
+    items.push(li)
+  }
+  list.replaceChildren(...items)
+  $('people-count').textContent = String(items.length)
+}
+
+// ---------- chat ----------
+
+let historyShown = false
+
+function addChat (msg: ChatMessage, own = false): void {
+  const list = $('chat-list')
+  if (msg.history && !historyShown) {
+    historyShown = true
+    const d = document.createElement('li')
+    d.className = 'divider'
+    d.textContent = 'Earlier in this room'
+    list.append(d)
+  }
+  const li = document.createElement('li')
+  li.dataset.testid = 'chat-message'
+  li.dataset.name = msg.name
+  li.dataset.from = msg.from.toString()
+  if (msg.history) li.classList.add('history')
+  const who = document.createElement('span')
+  who.className = 'who'
+  who.textContent = `${own ? 'You' : msg.name} · ${new Date(msg.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
+  const text = document.createElement('span')
+  text.className = 'text'
+  text.textContent = msg.text
+  li.append(who, text)
+  list.append(li)
+  list.scrollTop = list.scrollHeight
+}
+
+function system (text: string): void {
+  const li = document.createElement('li')
+  li.className = 'system'
+  li.textContent = text
+  $('chat-list').append(li)
+}
+
+async function sendChat (evt: Event): Promise<void> {
+  evt.preventDefault()
+  const input = $<HTMLInputElement>('chat-input')
+  const text = input.value.trim()
+  if (text === '' || app.room == null) return
+  input.value = ''
+  try {
+    addChat(await app.room.send(text), true)
+  } catch (err: any) {
+    system(`Not sent: ${err.message}`)
+    input.value = text
+  }
+}
+
+// ---------- controls ----------
+
+function renderControls (): void {
+  const mic = $<HTMLButtonElement>('toggle-mic')
+  const cam = $<HTMLButtonElement>('toggle-camera')
+  const share = $<HTMLButtonElement>('share-screen')
+  const hasAudio = (app.local?.getAudioTracks().length ?? 0) > 0
+  const hasVideo = (app.local?.getVideoTracks().length ?? 0) > 0
+  mic.disabled = !hasAudio
+  cam.disabled = !hasVideo
+  mic.setAttribute('aria-pressed', String(!app.mic))
+  mic.textContent = app.mic ? 'Mute' : 'Unmute'
+  cam.setAttribute('aria-pressed', String(!app.camera))
+  cam.textContent = app.camera ? 'Camera off' : 'Camera on'
+  share.setAttribute('aria-pressed', String(app.screen != null))
+  share.textContent = app.screen != null ? 'Stop sharing' : 'Share screen'
+  share.disabled = navigator.mediaDevices?.getDisplayMedia == null
+}
+
+function publishState (): void {
+  app.call?.setMediaState({ mic: app.mic, camera: app.camera, screen: app.screen != null })
+  renderControls()
+}
+
+function toggleMic (): void {
+  app.mic = !app.mic
+  app.local?.getAudioTracks().forEach(t => { t.enabled = app.mic })
+  publishState()
+}
+
+function toggleCamera (): void {
+  app.camera = !app.camera
+  app.local?.getVideoTracks().forEach(t => { t.enabled = app.camera })
+  const self = document.querySelector<HTMLElement>('.tile.self .avatar')
+  if (self != null) self.hidden = app.camera
+  publishState()
+}
+
+async function toggleScreen (): Promise<void> {
+  if (app.screen != null) {
+    stopScreen()
+    return
+  }
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false })
+    app.screen = stream
+    stream.getVideoTracks()[0]?.addEventListener('ended', stopScreen)
+    app.call?.setStream('screen', stream)
+    publishState()
+  } catch (err: any) {
+    if (err?.name !== 'NotAllowedError') system(`Screen sharing failed: ${err.message}`)
+  }
+}
+
+function stopScreen (): void {
+  app.screen?.getTracks().forEach(t => { t.stop() })
+  app.screen = undefined
+  app.call?.setStream('screen', null)
+  publishState()
+}
+
+async function leave (): Promise<void> {
+  app.timers.forEach(t => { clearInterval(t) })
+  app.timers = []
+  app.call?.hangUp()
+  await app.room?.leave().catch(() => {})
+  app.shutdown?.abort()
+  await Promise.resolve(app.node?.stop()).catch(() => {})
+  app.screen?.getTracks().forEach(t => { t.stop() })
+  app.local?.getTracks().forEach(t => { t.stop() })
+  app.node = app.room = app.call = app.screen = app.local = undefined
+  app.tiles.clear()
+  $('grid').replaceChildren()
+  $('call').hidden = true
+  $('left').hidden = false
+}
+
+// ---------- start ----------
+
+async function main (): Promise<void> {
+  $<HTMLInputElement>('display-name').value = localStorage.getItem('freeflow:name') ?? ''
+  $<HTMLInputElement>('room-key').value = fragment().room
+  $('new-room').addEventListener('click', () => {
+    void generateRoomKey().then(key => {
+      $<HTMLInputElement>('room-key').value = key
+      setFragmentRoom(key)
+      status('A new room. Share the link in the address bar with the people you want to talk to.')
+    })
+  })
+  $('join-form').addEventListener('submit', (e) => { void join(e) })
+  $('chat-form').addEventListener('submit', (e) => { void sendChat(e) })
+  $('toggle-mic').addEventListener('click', toggleMic)
+  $('toggle-camera').addEventListener('click', toggleCamera)
+  $('share-screen').addEventListener('click', () => { void toggleScreen() })
+  $('leave').addEventListener('click', () => { void leave() })
+  $('rejoin').addEventListener('click', () => { location.reload() })
+  $('copy-link').addEventListener('click', () => {
+    void navigator.clipboard?.writeText(location.href).then(() => { system('Invite link copied. Anyone with it can join.') })
+  })
+  $('toggle-side').addEventListener('click', () => { $('side').classList.toggle('open') })
+  for (const [tab, panel] of [['tab-chat', 'chat-panel'], ['tab-people', 'people-panel']] as const) {
+    $(tab).addEventListener('click', () => {
+      for (const [t, p] of [['tab-chat', 'chat-panel'], ['tab-people', 'people-panel']]) {
+        $(t).setAttribute('aria-selected', String(t === tab))
+        $(p).hidden = p !== panel
+      }
+    })
+  }
+  for (const id of ['camera-select', 'mic-select']) $(id).addEventListener('change', () => { void getMedia() })
+  window.addEventListener('pagehide', () => { void app.room?.leave() })
+  window.addEventListener('keydown', (e) => {
+    if (app.room == null || (e.target as HTMLElement)?.tagName === 'INPUT') return
+    if (e.key === 'm') toggleMic()
+    if (e.key === 'v') toggleCamera()
+  })
+  await getMedia()
+}
+
+void main()
