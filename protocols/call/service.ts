@@ -198,6 +198,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
   private readonly sessions = new Map<string, { session: PeerSession, channel: SignalChannel }>()
   private readonly streams = new Map<StreamKind, MediaStream>()
   private mediaState = { mic: true, camera: true, screen: false }
+  private readonly directDials = new Set<string>()
   private ended = false
 
   constructor (components: CallServiceComponents, config: Required<CallServiceInit>, room: Room, options: CallOptions, log: Logger, onClosed: () => void) {
@@ -232,7 +233,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     const existing = this.sessions.get(key)
     if (existing != null) return existing
     const channel: SignalChannel = new SignalChannel(this.components, this.config, this.room.roomId, peerId, this.log,
-      () => { session.restartIce() },
+      () => { session.resync() },
       () => {
         this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'no-call' } })
         session.close()
@@ -265,7 +266,17 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
    * PeerId does it, so that two members do not race to build two connections.
    */
   private async ensureDirect (peerId: PeerId): Promise<void> {
-    if (this.components.peerId.toString() > peerId.toString()) return
+    const key = peerId.toString()
+    if (this.components.peerId.toString() > key || this.directDials.has(key)) return
+    this.directDials.add(key)
+    try {
+      await this.dialDirect(peerId)
+    } finally {
+      this.directDials.delete(key)
+    }
+  }
+
+  private async dialDirect (peerId: PeerId): Promise<void> {
     for (let attempt = 0; attempt < 3 && !this.ended && this.sessions.has(peerId.toString()); attempt++) {
       const conns = this.components.connectionManager.getConnections(peerId)
       if (conns.some(c => c.limits == null && c.status === 'open')) return

@@ -217,7 +217,22 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
     }
   }
 
-  /** A broken path: gather new candidates and renegotiate (also after the signalling stream was lost). */
+  /**
+   * The signalling stream was lost and reopened: whatever was in flight may be gone. Send again what the other
+   * side may be waiting for: our pending offer, or the answer we gave last. A duplicate is harmless (an answer in
+   * the 'stable' state is refused and logged), a lost one would leave both sides waiting for ever.
+   */
+  resync (): void {
+    if (this.closed) return
+    const d = this.pc.localDescription
+    if (d != null && (this.pc.signalingState === 'have-local-offer' || d.type === 'answer')) {
+      this.init.send({ tracks: [], description: { type: d.type, sdp: d.sdp } })
+    }
+    const ice = this.pc.iceConnectionState
+    if (ice === 'failed' || ice === 'disconnected') this.restartIce()
+  }
+
+  /** A broken path: gather new candidates and renegotiate. */
   restartIce (): void {
     if (this.closed) return
     if (this.restarts >= MAX_RESTARTS) {
