@@ -24,7 +24,7 @@ const USAGE = `usage:
   freeflow room new                      print a fresh room key
   freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
   freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
-                 [--http <host:port>] [--json]
+                 [--http <host:port>] [--json] [--print-link]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
                  [--relay-duration <seconds>] [--relay-data <bytes>]`
 

@@ -68,7 +68,8 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
         IPColocationFactorWeight: 0
       },
       scoreThresholds: {
-        // one message that does not open costs 20 * 1^2; a few put the sender out of gossip, then out of sight
+        // gossipsub's own defaults, stated here because the room's topic weights are set against them: one message
+        // that does not open costs 20 * 1^2, two put the sender below the publish threshold, three graylist it
         gossipThreshold: -10,
         publishThreshold: -50,
         graylistThreshold: -80

@@ -27,7 +27,7 @@ export interface RelayLimits {
   maxReservationsPerIp: number
   /** How long one relayed connection may stay open, in ms. @default 600_000 */
   relayDuration: number
-  /** Bytes one relayed connection may carry (each way). @default 16 MiB */
+  /** Bytes one relayed connection may carry, both directions counted together. @default 16 MiB */
   relayData: bigint
   /** Connections at once. @default 1024 */
   maxConnections: number

@@ -13,7 +13,7 @@
 export const ROOM_KEY_VERSION = 1
 /** Bytes of secret in a room key: 128 bits is beyond brute force for a link that lives for a meeting. */
 export const ROOM_SECRET_BYTES = 16
-/** Checksum bytes: 24 bits catch all single-character typos and miss a random one with p = 1/16M. */
+/** Checksum bytes: a typo (any change of the key) slips through with probability 2^-24, about 1 in 16 million. */
 const CHECKSUM_BYTES = 3
 /** Length of a room key in characters: (1 + 16 + 3) bytes * 8 / 5. */
 export const ROOM_KEY_LENGTH = 32
@@ -122,7 +122,13 @@ export async function generateRoomKey (): Promise<string> {
 export function normaliseRoomKey (text: string): string {
   let t = text.trim()
   const m = /[#&?]room=([^&]*)/.exec(t)
-  if (m != null) t = decodeURIComponent(m[1])
+  if (m != null) {
+    try {
+      t = decodeURIComponent(m[1])
+    } catch {
+      throw new InvalidRoomKeyError('room key in the link is garbled (a broken %-escape)')
+    }
+  }
   return t.replace(/[\s-]/g, '').toLowerCase()
 }
 

@@ -50,7 +50,10 @@ export async function openEnvelope (keys: RoomKeys, sealed: Uint8Array): Promise
   }
   const publicKey = from.publicKey
   if (publicKey == null) throw new InvalidMessageError('author key is not embedded in its PeerId')
-  const ok = await publicKey.verify(sigTranscript(keys.roomId, envelope.payload), envelope.signature)
+  let ok = false
+  try {
+    ok = await publicKey.verify(sigTranscript(keys.roomId, envelope.payload), envelope.signature)
+  } catch {}
   if (!ok) throw new InvalidMessageError('bad author signature')
   return { from, payload }
 }

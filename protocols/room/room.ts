@@ -24,6 +24,10 @@ const MAX_ADDRS = 16
 const MAX_MEMBERS = 256
 /** Chat ids remembered for exactly-once delivery. */
 const MAX_SEEN = 10_000
+/** History handed over in one Welcome, in bytes at most: the newest entries that fit (the handshake limit is 1 MiB). */
+const MAX_HISTORY_BYTES = 768 * 1024
+/** Presence older than this is a replay, not news, in ms (generous: clocks differ; the per-author order check is the real guard). */
+const MAX_PRESENCE_AGE = 10 * 60_000
 /** How often member timeouts are checked, in ms. */
 const SWEEP_INTERVAL = 1_000
 /** Deadline for reaching a member we were told about, in ms. */
@@ -38,6 +42,8 @@ interface MemberState {
   disconnectedAt?: number
   /** Author timestamp of its LEAVE, so a late heartbeat cannot bring it back. */
   leftTs?: bigint
+  /** Author timestamp of its newest presence message. */
+  lastPresenceTs?: bigint
   addrs: Multiaddr[]
 }
 
@@ -59,6 +65,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private readonly memberStates = new Map<string, MemberState>()
   private readonly connecting = new Set<string>()
   private readonly seen = new Set<string>()
+  /** Rendezvous records we asked the DHT to keep announcing. */
+  private announced: CID[] = []
   private history: HistoryEntry[] = []
   private readonly shutdown = new AbortController()
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
@@ -151,6 +159,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     } catch {}
     this.shutdown.abort()
     this.timers.forEach(t => { clearInterval(t) })
+    for (const cid of this.announced) await this.components.contentRouting.cancelReprovide(cid).catch(() => {})
+    this.announced = []
     const pubsub = this.components.pubsub
     if (pubsub != null) {
       pubsub.removeEventListener('message', this.onMessage)
@@ -195,7 +205,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     const m = this.member(peerId)
     m.lastHeard = Date.now()
     m.disconnectedAt = undefined
-    if (name != null && name !== '') m.name = name
+    if (name != null && name !== '') m.name = name.slice(0, this.config.maxNameLength)
     if (addrs != null && addrs.length > 0) m.addrs = addrs
     if (!m.present && !this.left) {
       m.present = true
@@ -289,6 +299,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private onPresence (from: PeerId, payload: Payload, presence: Presence): void {
     const m = this.member(from)
     if (m.leftTs != null && payload.ts <= m.leftTs) return
+    // a recorded heartbeat replayed later must not bring a member back
+    if (Number(payload.ts) < Date.now() - MAX_PRESENCE_AGE || (m.lastPresenceTs != null && payload.ts <= m.lastPresenceTs)) return
+    m.lastPresenceTs = payload.ts
     if (presence.kind === Presence.Kind.LEAVE) {
       m.leftTs = payload.ts
       this.gone(m, 'left')
@@ -310,7 +323,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     if (this.seen.has(id)) return false
     this.seen.add(id)
     if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value as string)
-    this.history.push({ id, ts, sealed })
+    // order by the author's clock, but never later than now: a member cannot pin its messages to the end
+    this.history.push({ id, ts: Math.min(ts, Date.now()), sealed })
     this.history.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1))
     if (this.history.length > this.config.historySize) this.history = this.history.slice(-this.config.historySize)
     return true
@@ -334,8 +348,14 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       const wanted = `${epoch} ${addrs}`
       if (addrs !== '' && provided !== wanted) {
         try {
-          await this.components.contentRouting.provide(await this.rendezvousCid(epoch), { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
+          const cid = await this.rendezvousCid(epoch)
+          await this.components.contentRouting.provide(cid, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) })
           provided = wanted
+          // a past epoch's record must not be announced again (kad-dht re-provides what it was given)
+          for (const old of this.announced) {
+            if (!old.equals(cid)) await this.components.contentRouting.cancelReprovide(old).catch(() => {})
+          }
+          this.announced = [cid]
           this.log('announced on the DHT for epoch %d', epoch)
         } catch (err: any) {
           this.log('could not announce on the DHT yet - %e', err)
@@ -439,7 +459,14 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       .filter(m => m.present && !m.peerId.equals(remote))
       .slice(0, MAX_MEMBERS)
       .map(m => ({ peerId: m.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>, name: m.name, addrs: m.addrs.slice(0, MAX_ADDRS).map(a => a.bytes as Uint8Array<ArrayBuffer>) }))
-    return { name: this.name, members, history: this.history.map(h => h.sealed as Uint8Array<ArrayBuffer>) }
+    const history: Array<Uint8Array<ArrayBuffer>> = []
+    let bytes = 0
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      bytes += this.history[i].sealed.length + 4
+      if (bytes > MAX_HISTORY_BYTES) break
+      history.unshift(this.history[i].sealed as Uint8Array<ArrayBuffer>)
+    }
+    return { name: this.name, members, history }
   }
 
   private async onWelcome (remote: PeerId, welcome: Welcome): Promise<void> {

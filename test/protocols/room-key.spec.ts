@@ -13,14 +13,17 @@ import * as Digest from 'multiformats/hashes/digest'
 import {
   base32Encode, deriveRoomKeys, encodeRoomKey, EPOCH_MS, epochOf, generateRoomKey, InvalidRoomKeyError, LABELS,
   membershipProof, NONCE_BYTES, normaliseRoomKey, open, parseRoomKey, proofTranscript, ROOM_KEY_LENGTH, ROOM_KEY_VERSION,
-  ROOM_SECRET_BYTES, seal, SealError, toHex, utf8, verifyMembershipProof, type ProofInput, type RoomKeys
+  ROOM_SECRET_BYTES, seal, SealError, toHex, utf8, verifyMembershipProof
 } from '../../protocols/room-key/index.js'
+import type { ProofInput, RoomKeys } from '../../protocols/room-key/index.js'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 
 function hex (text: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(text.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16)
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16)
+  }
   return out
 }
 
@@ -249,7 +252,9 @@ describe('room-key', () => {
 
     it('gives a different key every time', async () => {
       const seen = new Set<string>()
-      for (let i = 0; i < 20; i++) seen.add(await generateRoomKey())
+      for (let i = 0; i < 20; i++) {
+        seen.add(await generateRoomKey())
+      }
       expect(seen.size).to.equal(20)
     })
   })
@@ -304,7 +309,9 @@ describe('room-key', () => {
       let tried = 0
       for (let i = 0; i < KEY.length; i++) {
         for (const ch of ALPHABET) {
-          if (ch === KEY[i]) continue
+          if (ch === KEY[i]) {
+            continue
+          }
           const err = await invalid(KEY.slice(0, i) + ch + KEY.slice(i + 1))
           expect(err.message, `position ${i}, '${ch}'`).to.equal('room key has a typo: its checksum does not match')
           tried++
@@ -315,7 +322,9 @@ describe('room-key', () => {
 
     it('rejects a swap of two neighbouring characters of the fixed key', async () => {
       for (let i = 0; i + 1 < KEY.length; i++) {
-        if (KEY[i] === KEY[i + 1]) continue
+        if (KEY[i] === KEY[i + 1]) {
+          continue
+        }
         const text = KEY.slice(0, i) + KEY[i + 1] + KEY[i] + KEY.slice(i + 2)
         expect((await invalid(text)).message).to.equal('room key has a typo: its checksum does not match')
       }
@@ -351,7 +360,7 @@ describe('room-key', () => {
     // BUG (protocols/room-key/index.ts normaliseRoomKey, decodeURIComponent): a pasted link with a malformed
     // %-escape throws URIError ('URI malformed'), so `freeflow join` exits 1 instead of 2 and deriveRoomKeys
     // breaks its contract. Enable once fixed.
-    it.skip('rejects a pasted link with a malformed %-escape as InvalidRoomKeyError', async () => {
+    it('rejects a pasted link with a malformed %-escape as InvalidRoomKeyError', async () => {
       for (const text of ['https://x/#room=%zz', 'https://x/#room=%E0%A4%A']) {
         await invalid(text)
       }
