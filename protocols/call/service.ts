@@ -235,8 +235,9 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     const channel: SignalChannel = new SignalChannel(this.components, this.config, this.room.roomId, peerId, this.log,
       () => { session.resync() },
       () => {
-        this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'no-call' } })
+        // close first: its 'closed' must not be the last word about a member that simply takes no calls
         session.close()
+        this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'no-call' } })
       })
     const session: PeerSession = new PeerSession({
       peerId,
