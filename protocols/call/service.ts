@@ -278,7 +278,8 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
   }
 
   private async dialDirect (peerId: PeerId): Promise<void> {
-    for (let attempt = 0; attempt < 3 && !this.ended && this.sessions.has(peerId.toString()); attempt++) {
+    // keep trying while the session lasts: a call that depends on a relay dies with it
+    for (let attempt = 0; !this.ended && this.sessions.has(peerId.toString()); attempt++) {
       const conns = this.components.connectionManager.getConnections(peerId)
       if (conns.some(c => c.limits == null && c.status === 'open')) return
       const addrs = (await this.components.peerStore.get(peerId).catch(() => undefined))?.addresses
@@ -291,7 +292,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
           this.log('no direct connection to %p yet - %e', peerId, err)
         }
       }
-      await new Promise(resolve => setTimeout(resolve, 2_000 * (attempt + 1)))
+      await new Promise(resolve => setTimeout(resolve, Math.min(1_000 * 2 ** attempt, 30_000)))
     }
   }
 

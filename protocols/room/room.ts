@@ -65,6 +65,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private readonly memberStates = new Map<string, MemberState>()
   private readonly connecting = new Set<string>()
   private readonly seen = new Set<string>()
+  /** Ends the discovery loop's pause early. */
+  private wake?: AbortController
   /** Rendezvous records we asked the DHT to keep announcing. */
   private announced: CID[] = []
   private history: HistoryEntry[] = []
@@ -116,6 +118,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     this.pubsub.addEventListener('message', this.onMessage)
     this.pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.pubsub.subscribe(topic)
 
     void this.publishPresence(Presence.Kind.JOIN)
@@ -169,6 +172,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       try { pubsub.unsubscribe(this.keys.topic) } catch {}
     }
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.onClosed()
   }
 
@@ -372,9 +376,15 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
           if (!signal.aborted) this.log.trace('DHT lookup for epoch %d ended - %e', e, err)
         }
       }
-      await sleep(pause, signal)
-      pause = Math.min(pause * 2, this.config.maxLookupInterval)
+      this.wake = new AbortController()
+      await sleep(pause, AbortSignal.any([signal, this.wake.signal]))
+      pause = this.wake.signal.aborted ? 250 : Math.min(pause * 2, this.config.maxLookupInterval)
     }
+  }
+
+  /** A peer that serves the DHT was identified: look again now, the first lookups may have found nobody to ask. */
+  private readonly onIdentify = (evt: CustomEvent<{ protocols: string[] }>): void => {
+    if (evt.detail.protocols.some(p => p.includes('/kad/'))) this.wake?.abort()
   }
 
   /** Reach a (possible) member and run the handshake with it, unless that is done or under way. */
