@@ -4,10 +4,10 @@
  * between A and B, so half of them can only be found across relays. Not a test: it asserts nothing, prints a
  * table and writes bench/results/room.json. The goals it is read against are in GOALS.
  *
- *   node dist/bench/room.js [--sizes 2,5,10] [--rounds 3] [--chat-peers 8] [--chat-rate 20] [--chat-seconds 15]
+ * Options: node dist/bench/room.js [--sizes 2,5,10] [--rounds 3] [--chat-peers 8] [--chat-rate 20] [--chat-seconds 15] [--chat-settle 1000]
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem, platform, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -27,6 +27,10 @@ const JOIN_DEADLINE = 30_000
 const CHAT_SETTLE = 1_000
 /** After the last chat line: time for stragglers (and for duplicates to show up). */
 const CHAT_DRAIN = 4_000
+/** Then, while deliveries are still missing, wait up to this much longer: what arrives is late, what does not is lost. */
+const CHAT_LATE = 15_000
+/** Share of the machine other processes may use during a phase before its timings are flagged as disturbed, %. */
+const DISTURBED_PCT = 10
 /** The whole bench, at most; then everything is stopped and it exits non-zero. */
 const WATCHDOG = 10 * 60_000
 /** Loopback only: relays listen here (the harness adds --http 127.0.0.1:0), peers use the harness default. */
@@ -87,6 +91,22 @@ function procCpu (p: Proc): number {
   }
 }
 
+/** CPU ms used so far by every process on the machine, by pid (with its command line). */
+function allProcessCpu (): Map<number, { cpu: number, cmd: string }> {
+  const out = new Map<number, { cpu: number, cmd: string }>()
+  let pids: string[] = []
+  try { pids = readdirSync('/proc').filter(d => /^\d+$/.test(d)) } catch {}
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 120)
+      out.set(Number(pid), { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_MS, cmd })
+    } catch {}
+  }
+  return out
+}
+
 function ownCpu (): number {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1_000
@@ -102,6 +122,8 @@ interface CpuUse {
   relaysMs: number
   harnessMs: number
   otherMs: number
+  /** The processes outside the bench that used the most CPU in the window (when others used a noticeable share). */
+  topOther?: Array<{ pid: number, cmd: string, cpuMs: number }>
 }
 
 class CpuWindow {
@@ -109,10 +131,12 @@ class CpuWindow {
   private readonly machine = machineCpu()
   private readonly harness = ownCpu()
   private readonly before = new Map<Proc, number>()
+  private readonly everything?: Map<number, { cpu: number, cmd: string }>
 
   /** procs already running when the window opens; ones started later count from 0. */
-  constructor (procs: Proc[]) {
+  constructor (procs: Proc[], options: { whoElse?: boolean } = {}) {
     procs.forEach(p => this.before.set(p, procCpu(p)))
+    if (options.whoElse === true) this.everything = allProcessCpu()
   }
 
   /** Close the window; call while the processes still run. */
@@ -124,13 +148,23 @@ class CpuWindow {
     const peersMs = used(peers)
     const relaysMs = used(relays)
     const harnessMs = ownCpu() - this.harness
+    const otherMs = Math.max(0, Math.round(busy - peersMs - relaysMs - harnessMs))
+    const wallMs = Date.now() - this.wall
+    let topOther: CpuUse['topOther']
+    if (this.everything != null && otherMs > wallMs * cpus().length * DISTURBED_PCT / 100) {
+      const ours = new Set([process.pid, ...[...peers, ...relays].map(p => p.child.pid)])
+      topOther = [...allProcessCpu()].filter(([pid]) => !ours.has(pid))
+        .map(([pid, { cpu, cmd }]) => ({ pid, cmd, cpuMs: Math.round(cpu - (this.everything?.get(pid)?.cpu ?? 0)) }))
+        .sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5)
+    }
     return {
-      wallMs: Date.now() - this.wall,
+      wallMs,
       busyPct: total > 0 ? 100 * busy / total : 0,
       peersMs: Math.round(peersMs),
       relaysMs: Math.round(relaysMs),
       harnessMs: Math.round(harnessMs),
-      otherMs: Math.max(0, Math.round(busy - peersMs - relaysMs - harnessMs))
+      otherMs,
+      ...(topOther != null ? { topOther } : {})
     }
   }
 }
@@ -169,6 +203,7 @@ interface Member {
   /** Which relay it bootstraps from. */
   via: 'A' | 'B'
   spawnedAt: number
+  cpuAtReadyMs?: number
 }
 
 /** Start n peers at once in a fresh room, alternating their bootstrap relay (A for even indexes, B for odd). */
@@ -204,13 +239,23 @@ function sawEveryone (m: Member, members: Member[]): boolean {
   return joinsSeen(m, members).every(e => e != null)
 }
 
-/** Poll until every member saw every other one (or has exited), or the deadline passes. */
+/**
+ * Poll until every member saw every other one (or one has exited), or the deadline passes. On the way, note the
+ * CPU time each member had used when its `ready` showed up (to within a poll).
+ */
 async function awaitFullRoom (members: Member[], deadline: number): Promise<boolean> {
+  const note = (): void => {
+    for (const m of members) {
+      if (m.cpuAtReadyMs == null && m.proc.events.some(e => e.event === 'ready')) m.cpuAtReadyMs = Math.round(procCpu(m.proc))
+    }
+  }
   while (Date.now() < deadline) {
+    note()
     if (members.every(m => sawEveryone(m, members))) return true
     if (members.some(m => !m.proc.running)) return false
-    await sleep(50)
+    await sleep(20)
   }
+  note()
   return members.every(m => sawEveryone(m, members))
 }
 
@@ -235,6 +280,8 @@ interface PeerJoin {
   relayedJoins: number
   /** CPU time this peer process used from spawn until the room was full (or the deadline). */
   cpuMs: number
+  /** Of it, until `ready` (to within a 20 ms poll). */
+  cpuToReadyMs: number | null
   stderrTail?: string
 }
 
@@ -278,6 +325,7 @@ function peerJoin (m: Member, members: Member[]): PeerJoin {
     expected: members.length - 1,
     relayedJoins: seen.filter(e => e.relayed === true).length,
     cpuMs: Math.round(procCpu(m.proc)),
+    cpuToReadyMs: m.cpuAtReadyMs ?? null,
     ...(allSeenMs == null ? { stderrTail: m.proc.stderr.slice(-1000) } : {})
   }
 }
@@ -304,7 +352,7 @@ async function joinRound (n: number, round: number): Promise<JoinRound> {
   const relays = await startRelays()
   const key = await newRoomKey()
   const relayProcs = [relays.a.proc, relays.b.proc]
-  const window = new CpuWindow(relayProcs)
+  const window = new CpuWindow(relayProcs, { whoElse: true })
   const prefix = `n${n}r${round}`
   const members = startMembers(key, n, relays, prefix)
   try {
@@ -334,6 +382,11 @@ interface JoinSummary {
   relayedJoinShare: number
   /** CPU one peer used from spawn to the room being full, and how busy the machine was meanwhile. */
   peerCpuMs: Stats
+  peerCpuToReadyMs: Stats
+  /** (CPU used by the peers and relays) / cores: the least wall time the round could take on this machine. */
+  cpuFloorMs: Stats
+  /** First spawn -> room full. */
+  fullMs: Stats
   machineBusyPct: Stats
   /** Share of the machine's capacity used by processes outside this bench (other test runs...), %. */
   otherPct: Stats
@@ -359,6 +412,9 @@ function summariseJoin (n: number, rounds: JoinRound[]): JoinSummary {
     roundMax: rounds.map(r => r.peers.some(p => p.allSeenMs == null) ? null : Math.max(...r.peers.map(p => p.allSeenMs ?? 0))),
     relayedJoinShare: seen === 0 ? 0 : peers.reduce((s, p) => s + p.relayedJoins, 0) / seen,
     peerCpuMs: stats(values(p => p.cpuMs)),
+    peerCpuToReadyMs: stats(values(p => p.cpuToReadyMs)),
+    cpuFloorMs: stats(rounds.map(r => (r.cpu.peersMs + r.cpu.relaysMs) / cores)),
+    fullMs: stats(rounds.map(r => r.cpu.wallMs)),
     machineBusyPct: stats(rounds.map(r => r.cpu.busyPct)),
     otherPct: stats(rounds.map(r => 100 * r.cpu.otherMs / Math.max(1, r.cpu.wallMs * cores))),
     late: {
@@ -409,16 +465,15 @@ const BUCKETS = [5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000]
 
 function histogram (values: number[]): Record<string, number> {
   const out: Record<string, number> = {}
-  let lower = 0
-  for (const b of [...BUCKETS, Infinity]) {
-    const label = b === Infinity ? `>${lower}` : `<=${b}`
-    out[label] = values.filter(v => v > lower && v <= b).length + (lower === 0 ? values.filter(v => v <= 0).length : 0)
-    lower = b
+  const edges = [-Infinity, ...BUCKETS, Infinity]
+  for (let i = 1; i < edges.length; i++) {
+    const [lower, upper] = [edges[i - 1], edges[i]]
+    out[upper === Infinity ? `>${lower}` : `<=${upper}`] = values.filter(v => v > lower && v <= upper).length
   }
   return out
 }
 
-async function chatBench (n: number, rate: number, seconds: number): Promise<ChatResult> {
+async function chatBench (n: number, rate: number, seconds: number, settle: number): Promise<ChatResult> {
   const relays = await startRelays()
   const key = await newRoomKey()
   const members = startMembers(key, n, relays, 'chat')
@@ -427,36 +482,47 @@ async function chatBench (n: number, rate: number, seconds: number): Promise<Cha
     const full = await awaitFullRoom(members, Date.now() + JOIN_DEADLINE)
     const roomFullMs = full ? Math.max(...members.flatMap(m => joinsSeen(m, members).map(e => e?.at ?? 0))) - t0 : null
     if (!full) process.stderr.write('bench: the chat room did not come together; sending anyway\n')
-    await sleep(CHAT_SETTLE)
+    await sleep(settle)
 
     // round-robin over senders at a fixed total rate, paced against the clock so lateness does not accumulate
     const total = Math.round(rate * seconds)
     const interval = 1_000 / rate
     const sent: Array<{ seq: number, sender: Member, text: string, writtenAt: number }> = []
     const relayProcs = [relays.a.proc, relays.b.proc]
-    const window = new CpuWindow([...members.map(m => m.proc), ...relayProcs])
+    const peerProcs = members.map(m => m.proc)
+    const everyone = [...peerProcs, ...relayProcs]
+    const window = new CpuWindow(everyone, { whoElse: true })
     const start = Date.now()
     // one CPU sample a second, to line latency up with what else the machine was doing
-    const everyone = [...members.map(m => m.proc), ...relayProcs]
     const samples: CpuUse[] = []
     let slice = new CpuWindow(everyone)
     const sampler = setInterval(() => {
-      samples.push(slice.end(members.map(m => m.proc), relayProcs))
+      samples.push(slice.end(peerProcs, relayProcs))
       slice = new CpuWindow(everyone)
     }, 1_000)
-    for (let seq = 0; seq < total; seq++) {
-      const due = start + seq * interval
-      const wait = due - Date.now()
-      if (wait > 0) await sleep(wait)
-      const sender = members[seq % n]
-      const text = `bench ${seq} from ${sender.name}`
-      sent.push({ seq, sender, text, writtenAt: Date.now() })
-      sender.proc.send(text)
+    let lastWrite = start
+    let cpu: CpuUse
+    try {
+      for (let seq = 0; seq < total; seq++) {
+        const due = start + seq * interval
+        const wait = due - Date.now()
+        if (wait > 0) await sleep(wait)
+        const sender = members[seq % n]
+        const text = `bench ${seq} from ${sender.name}`
+        sent.push({ seq, sender, text, writtenAt: Date.now() })
+        sender.proc.send(text)
+      }
+      lastWrite = Date.now()
+      await sleep(CHAT_DRAIN)
+      cpu = window.end(peerProcs, relayProcs)
+    } finally {
+      clearInterval(sampler)
     }
-    const lastWrite = Date.now()
-    await sleep(CHAT_DRAIN)
-    clearInterval(sampler)
-    const cpu = window.end(members.map(m => m.proc), relayProcs)
+    // a slow delivery is late, not lost: give stragglers up to CHAT_LATE more before counting what is missing
+    const texts = new Set(sent.map(x => x.text))
+    const deliveredNow = (): number => members.reduce((sum, r) => sum + new Set(r.proc.of('chat').filter(c => texts.has(c.text)).map(c => c.text)).size, 0)
+    const stragglersUntil = Date.now() + CHAT_LATE
+    while (deliveredNow() < sent.length * (n - 1) && Date.now() < stragglersUntil) await sleep(200)
     const cores = cpus().length
 
     const idOf = new Map(members.map(m => [m, peerIdOf(m)]))
@@ -509,7 +575,7 @@ async function chatBench (n: number, rate: number, seconds: number): Promise<Cha
       ratePerSecond: rate,
       seconds,
       roomFullMs,
-      settleMs: CHAT_SETTLE,
+      settleMs: settle,
       sent: sent.length,
       expectedDeliveries: sent.length * (n - 1),
       delivered,
@@ -553,6 +619,7 @@ function table (rows: string[][]): string {
 
 function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds: number): void {
   const out: string[] = []
+  const cores = cpus().length
   out.push(`\nJoin: spawn of \`freeflow join\` -> last member seen (ms); ${rounds} rounds per N, fresh relays and a fresh room key each round`)
   out.push(table([
     ['N', 'samples', 'fail', 'ready p50', 'ready max', 'all-seen p50', 'all-seen max', 'after-ready p50', 'after-ready max', 'round max', 'relayed'],
@@ -564,12 +631,14 @@ function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds:
   ]))
   out.push('  ready = spawn -> `ready` (start-up: Node, module load, libp2p start); after-ready = all-seen - ready;')
   out.push(`  fail = a peer that did not see everyone within ${JOIN_DEADLINE / 1000} s; relayed = joins reached only through a relay`)
-  out.push(`\nWhile the room came together (first spawn -> room full), on ${cpus().length} CPUs; CPU ms per peer, machine busy %, share used by other processes`)
+  out.push(`\nCPU while the room came together (first spawn -> room full), on ${cpus().length} CPUs, p50 over rounds/peers (ms unless %)`)
   out.push(table([
-    ['N', 'peer cpu p50', 'peer cpu max', 'busy p50', 'busy max', 'other p50', 'other max'],
-    ...join.map(j => [String(j.n), ms(j.peerCpuMs.p50), ms(j.peerCpuMs.max), `${ms(j.machineBusyPct.p50)}%`, `${ms(j.machineBusyPct.max)}%`,
-      `${ms(j.otherPct.p50)}%`, `${ms(j.otherPct.max)}%`])
+    ['N', 'cpu/peer', 'of it to ready', 'cpu floor', 'room full', 'machine busy', 'other procs'],
+    ...join.map(j => [String(j.n), ms(j.peerCpuMs.p50), ms(j.peerCpuToReadyMs.p50), ms(j.cpuFloorMs.p50), ms(j.fullMs.p50),
+      `${ms(j.machineBusyPct.p50)}%`, `${ms(j.otherPct.p50)}%`])
   ]))
+  out.push('  cpu floor = CPU used by all peers and relays / cores: no round can be faster on this machine;')
+  out.push('  other procs = share of the machine used by processes outside the bench (e.g. a test run)')
   out.push('\nLate joiner: one more peer started once the N were all in (joining a call already going), ms from its spawn')
   out.push(table([
     ['N in room', 'samples', 'fail', 'ready p50', 'ready max', 'sees all p50', 'sees all max', 'seen by all p50', 'seen by all max'],
@@ -589,7 +658,6 @@ function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds:
     out.push(`  latency p99 per second of sending:   ${chat.perSecond.map(s => ms(s.p99).padStart(4)).join(' ')}`)
     out.push(`  machine busy % in that second:       ${chat.perSecond.map(s => ms(s.busyPct).padStart(4)).join(' ')}`)
     out.push(`  of it other processes (not bench) %: ${chat.perSecond.map(s => ms(s.otherPct).padStart(4)).join(' ')}`)
-    const cores = cpus().length
     out.push(`  machine while sending: ${ms(chat.cpu.busyPct)}% busy of ${cores} CPUs; peers ${ms(100 * chat.cpu.peersMs / (chat.cpu.wallMs * cores))}%, ` +
       `relays ${ms(100 * chat.cpu.relaysMs / (chat.cpu.wallMs * cores))}%, other processes ${ms(100 * chat.cpu.otherMs / (chat.cpu.wallMs * cores))}%`)
   }
@@ -605,6 +673,12 @@ function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds:
     const once = chat.lost === 0 && chat.duplicates === 0 && chat.toSender === 0
     out.push(`  every message delivered exactly once: ${once ? 'MET' : 'MISSED'} (lost ${chat.lost}, duplicates ${chat.duplicates}, to sender ${chat.toSender})`)
   }
+  // timings on a shared machine say little when something else was eating it: say so next to the verdicts
+  const disturbed = [
+    ...join.filter(j => j.otherPct.max > DISTURBED_PCT).map(j => `join N=${j.n} (other processes up to ${ms(j.otherPct.max)}%)`),
+    ...(chat != null && 100 * chat.cpu.otherMs / (chat.cpu.wallMs * cores) > DISTURBED_PCT ? [`chat (other processes ${ms(100 * chat.cpu.otherMs / (chat.cpu.wallMs * cores))}%)`] : [])
+  ]
+  if (disturbed.length > 0) out.push(`  warning: other work on this machine took more than ${DISTURBED_PCT}% of it during: ${disturbed.join(', ')}; timings there are inflated (who: cpu.topOther in the JSON)`)
   process.stdout.write(out.join('\n') + '\n')
 }
 
@@ -617,7 +691,8 @@ async function main (): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'chat-peers': { type: 'string', default: '8' },
       'chat-rate': { type: 'string', default: '20' },
-      'chat-seconds': { type: 'string', default: '15' }
+      'chat-seconds': { type: 'string', default: '15' },
+      'chat-settle': { type: 'string', default: String(CHAT_SETTLE) }
     }
   })
   const sizes = values.sizes.split(',').map(Number).filter(n => n >= 2)
@@ -640,7 +715,7 @@ async function main (): Promise<void> {
   }
   let chat: ChatResult | undefined
   if (chatPeers >= 2) {
-    chat = await chatBench(chatPeers, Number(values['chat-rate']), Number(values['chat-seconds']))
+    chat = await chatBench(chatPeers, Number(values['chat-rate']), Number(values['chat-seconds']), Number(values['chat-settle']))
     process.stderr.write(`bench: chat done, p99 ${ms(chat.latency.p99)} ms\n`)
   }
 
@@ -664,11 +739,12 @@ async function main (): Promise<void> {
       relays: 'two, started fresh for every round (and for the chat run); B bootstraps from A\'s TCP address; loopback only',
       peers: 'all spawned at once, bootstrapping from A, B, A, B, ...; listen /ip4/127.0.0.1/tcp/0 and /p2p-circuit',
       joinDeadlineMs: JOIN_DEADLINE,
-      chatSettleMs: CHAT_SETTLE,
-      chatDrainMs: CHAT_DRAIN
+      chatSettleMs: chat?.settleMs ?? CHAT_SETTLE,
+      chatDrainMs: CHAT_DRAIN,
+      chatLateMs: CHAT_LATE
     },
     goals: GOALS,
-    join: join.map(s => ({ ...s, rounds: joinRounds[s.n] })),
+    join: join.map(s => ({ ...s, detail: joinRounds[s.n] })),
     chat
   }
   mkdirSync(RESULTS, { recursive: true })
@@ -681,13 +757,13 @@ const watchdog = setTimeout(() => {
   process.stderr.write(`bench: still running after ${WATCHDOG / 60_000} minutes; stopping everything\n`)
   void cleanup().finally(() => process.exit(1))
 }, WATCHDOG)
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    if (finished) return
-    process.stderr.write(`bench: ${sig}; stopping every process\n`)
-    void cleanup().finally(() => process.exit(130))
-  })
+function onSignal (sig: NodeJS.Signals): void {
+  if (finished) return
+  process.stderr.write(`bench: ${sig}; stopping every process\n`)
+  void cleanup().finally(() => process.exit(130))
 }
+process.once('SIGINT', onSignal)
+process.once('SIGTERM', onSignal)
 
 try {
   await main()

@@ -6,6 +6,9 @@ if (major < 22) {
     'Run it through npm (npm start) or with the project\'s node: node_modules/.bin/node bin/freeflow.js\n')
   process.exit(1)
 }
+// start-up is most of the time it takes to join: keep compiled modules between runs
+const { enableCompileCache } = await import('node:module')
+enableCompileCache?.()
 const { main } = await import('../dist/node/cli.js')
 const code = await main(process.argv.slice(2))
 // -1: a long-running command (join, relay) that exits on SIGINT/SIGTERM

@@ -23,6 +23,7 @@ export class UsageError extends Error {
 const USAGE = `usage:
   freeflow room new                      print a fresh room key
   freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
+                 [--webrtc-bind <ip>]
   freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
                  [--http <host:port>] [--json] [--print-link]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
@@ -76,6 +77,7 @@ async function joinCommand (args: string[]): Promise<void> {
     bootstrap: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
+    'webrtc-bind': { type: 'string' },
     json: { type: 'boolean', default: false }
   })
   if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
@@ -89,7 +91,7 @@ async function joinCommand (args: string[]): Promise<void> {
   const out = printer(values.json === true)
 
   const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('peer')))
-  const node = await createPeer({ privateKey, listen: values.listen as string[] | undefined })
+  const node = await createPeer({ privateKey, listen: values.listen as string[] | undefined, webrtcBind: values['webrtc-bind'] as string | undefined })
   const shutdown = new AbortController()
   keepBootstrapped(node, bootstrap, {
     signal: shutdown.signal,

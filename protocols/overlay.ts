@@ -34,6 +34,8 @@ export interface OverlayInit {
   transports?: Libp2pOptions['transports']
   /** ICE servers for WebRTC; tests pass [] so that no candidate points off the machine. @default [] */
   iceServers?: RTCIceServer[]
+  /** Platform-specific RTCPeerConnection options (node-datachannel's `bindAddress`, for one). */
+  rtcExtra?: Record<string, unknown>
   /** Keep private (loopback, LAN) addresses in DHT records; needed on one machine or a LAN. @default true */
   privateAddresses?: boolean
   /** DHT server mode; a relay always serves. @default false for peers */
@@ -55,7 +57,9 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
       clientMode: peer ? init.dhtServer !== true : false,
       peerInfoMapper: init.privateAddresses === false ? removePrivateAddressesMapper : passthroughMapper,
       // peers come and go; a one-machine overlay has few DHT servers
-      kBucketSize: 20
+      kBucketSize: 20,
+      // every query waits for the first self-query, which by default waits 1 s: joining a room is a query
+      initialQuerySelfInterval: 0
     }),
     pubsub: gossipsub({
       emitSelf: false,
@@ -86,7 +90,7 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
   const transports: NonNullable<Libp2pOptions['transports']> = [webSockets(), ...(init.transports ?? [])]
   if (peer) {
     transports.push(
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [], ...init.rtcExtra } }),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 })
     )
   }

@@ -1,6 +1,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { pbStream, type ProtobufMessageStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import { withRetry } from '../dial.js'
 import { toHex } from '../room-key/index.js'
 import { NotAMemberError } from '../room/index.js'
 import { CALL_PROTOCOL } from './index.js'
@@ -286,7 +287,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
         .map(a => a.multiaddr).filter(ma => ma.toString().includes('/webrtc')) ?? []
       if (addrs.length > 0) {
         try {
-          await this.components.connectionManager.openConnection(addrs, { signal: AbortSignal.timeout(this.config.openTimeout), force: true })
+          await withRetry(async signal => this.components.connectionManager.openConnection(addrs, { signal, force: true }), { attempts: 2, timeout: this.config.openTimeout })
           return
         } catch (err: any) {
           this.log('no direct connection to %p yet - %e', peerId, err)

@@ -65,6 +65,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private readonly memberStates = new Map<string, MemberState>()
   private readonly connecting = new Set<string>()
   private readonly seen = new Set<string>()
+  /** Envelopes opened by the validator, for the message event that follows. */
+  private readonly opened = new WeakMap<Uint8Array, OpenedEnvelope>()
   /** Ends the discovery loop's pause early. */
   private wake?: AbortController
   /** Rendezvous records we asked the DHT to keep announcing. */
@@ -272,6 +274,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     try {
       const opened = await openEnvelope(this.keys, msg.data)
       if (!opened.from.equals(msg.from)) throw new InvalidMessageError('author is not the gossipsub signer')
+      // the 'message' event that follows carries the same bytes: do not decrypt and verify them twice
+      this.opened.set(msg.data, opened)
       return TopicValidatorResult.Accept
     } catch (err: any) {
       this.log('rejected a message from %p via %p - %e', msg.from, peer, err)
@@ -282,6 +286,12 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     const msg = evt.detail
     if (msg.topic !== this.keys.topic || msg.type !== 'signed') return
+    const validated = this.opened.get(msg.data)
+    if (validated != null) {
+      this.opened.delete(msg.data)
+      this.onEnvelope(validated, msg.data)
+      return
+    }
     openEnvelope(this.keys, msg.data)
       .then(opened => { this.onEnvelope(opened, msg.data) })
       .catch(err => { this.log('dropped a message from %p - %e', msg.from, err) })
