@@ -61,7 +61,12 @@ export async function startHttp (init: { host: string, port: number, node: Libp2
       }
       try {
         if (!(await stat(file)).isFile()) throw new Error('not a file')
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file))
+        res.writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          // the room key lives in the fragment: never let it leak through a Referer
+          'referrer-policy': 'no-referrer',
+          'x-content-type-options': 'nosniff'
+        }).end(await readFile(file))
       } catch {
         res.writeHead(404).end('not found\n')
       }

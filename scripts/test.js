@@ -22,7 +22,8 @@ if (process.env.FREEFLOW_TEST_NETNS !== '1') {
   child.on('exit', (code, signal) => { process.exit(code ?? (signal != null ? 1 : 0)) })
 } else {
   const files = extra.length > 0 ? extra : ['dist/test/**/*.spec.js']
-  const args = ['test', '-t', 'node', '--build', 'false', '--types', 'false', ...files.flatMap(f => ['-f', f])]
+  // --exit: node-datachannel's native threads can keep a finished run alive
+  const args = ['test', '-t', 'node', '--build', 'false', '--types', 'false', ...files.flatMap(f => ['-f', f]), '--', '--exit']
   const child = spawn(process.execPath, [fileURLToPath(new URL('../node_modules/aegir/src/index.js', import.meta.url)), ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit']
