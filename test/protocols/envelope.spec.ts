@@ -15,20 +15,13 @@ import { Envelope, Payload, Presence } from '../../protocols/room/pb/room.js'
 import { deriveRoomKeys, open, seal, SealError, utf8 } from '../../protocols/room-key/index.js'
 import type { RoomKeys } from '../../protocols/room-key/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { rejection } from '../helpers/assert.js'
 
 // the room-key test vectors (docs/protocols/room-key.md)
 const KEY = 'aeaacaqdaqcqmbyibefawdanbyhw77nd'
 const KEY_2 = 'aeibceqtcqkrmfyydenbwha5dyp4ar6u'
 
 /** The error a promise rejects with; fails the test if it resolves. */
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection, the promise resolved')
-}
 
 /** Deterministic bytes (mulberry32), so a failing garbage case can be reproduced. */
 function prng (seed: number): (n: number) => Uint8Array<ArrayBuffer> {

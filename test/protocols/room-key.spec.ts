@@ -16,6 +16,7 @@ import {
   ROOM_SECRET_BYTES, seal, SealError, toHex, utf8, verifyMembershipProof
 } from '../../protocols/room-key/index.js'
 import type { ProofInput, RoomKeys } from '../../protocols/room-key/index.js'
+import { rejection } from '../helpers/assert.js'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 
@@ -33,14 +34,6 @@ function seq (start: number, n: number): Uint8Array<ArrayBuffer> {
 }
 
 /** The error a promise rejects with; fails the test if it resolves. */
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection, the promise resolved')
-}
 
 // ---- vector 1: secret 0x00..0x0f ----
 const SECRET = seq(0x00, 16)
