@@ -128,22 +128,6 @@ describe('video calls in the browser', function () {
     for (const p of people) expect((await chatTexts(p.page)).filter(m => m.text === 'hello from the terminal')).to.have.lengthOf(1)
   })
 
-  it('is usable at phone width: one column of tiles, chat behind a button', async () => {
-    const [ada] = people
-    const phone = await participant(browser, url, { viewport: { width: 390, height: 844 } })
-    await joinAs(phone, 'Pho')
-    for (const id of ids) await expectPlaying(phone.page, id)
-    const boxes = await phone.page.locator('[data-testid=tile]').evaluateAll(els => els.map(e => e.getBoundingClientRect().x))
-    expect(new Set(boxes.map(x => Math.round(x))).size, 'tiles are in one column').to.equal(1)
-    expect(await phone.page.getByTestId('chat-input').isVisible()).to.equal(false)
-    await phone.page.locator('#toggle-side').click()
-    await say(phone.page, 'typed on a phone')
-    expect((await waitForChat(ada.page, 'typed on a phone')).name).to.equal('Pho')
-    await phone.page.screenshot({ path: join(ARTIFACTS, 'call-phone.png') })
-    await phone.page.getByTestId('leave').click()
-    await phone.context.close()
-  })
-
   it('a late joiner gets the history', async () => {
     const dee = await participant(browser, url)
     await joinAs(dee, 'Dee')
@@ -216,7 +200,7 @@ describe('video calls in the browser', function () {
   })
 })
 
-describe('joining goes wrong gracefully', function () {
+describe('the app on a phone, and when joining goes wrong', function () {
   this.timeout(120_000)
   let relay: RelayProc
   let browser: Browser
@@ -231,6 +215,28 @@ describe('joining goes wrong gracefully', function () {
   after(async () => {
     await browser?.close()
     await cleanup()
+  })
+
+  it('is usable at phone width: one column of tiles, chat behind a button', async () => {
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const desk = await participant(browser, `${relay.http}/#room=${room}`)
+    const phone = await participant(browser, `${relay.http}/#room=${room}`, { viewport: { width: 390, height: 844 } })
+    await joinAs(desk, 'Desk')
+    await joinAs(phone, 'Pho')
+    const deskId = await peerIdOf(desk.page)
+    await phone.page.locator(`[data-testid=tile][data-peer-id="${deskId}"]`).waitFor({ timeout: 30_000 })
+    await expectPlaying(phone.page, deskId)
+    const boxes = await phone.page.locator('.tile').evaluateAll(els => els.map(e => e.getBoundingClientRect().x))
+    expect(boxes).to.have.lengthOf(2)
+    expect(new Set(boxes.map(x => Math.round(x))).size, 'tiles are in one column').to.equal(1)
+    expect(await phone.page.getByTestId('chat-input').isVisible()).to.equal(false)
+    await phone.page.locator('#toggle-side').click()
+    await say(phone.page, 'typed on a phone')
+    expect((await waitForChat(desk.page, 'typed on a phone')).name).to.equal('Pho')
+    await phone.page.locator('#toggle-side').click()
+    await phone.page.screenshot({ path: join(ARTIFACTS, 'call-phone.png') })
+    await desk.context.close()
+    await phone.context.close()
   })
 
   it('a malformed key is refused on the pre-join screen with a clear sentence', async () => {
