@@ -19,7 +19,7 @@ export interface RoomServiceInit {
   heartbeatInterval?: number
   /** A member not heard from for this long is reported gone, in ms (issue: within 15 s). @default 12_000 */
   leaveTimeout?: number
-  /** After a connection to a member closes, it is reported gone unless heard from within this, in ms. @default 4_000 */
+  /** After a connection to a member closes, it is reported gone unless heard from within this, in ms; longer than the heartbeat interval, so a member still reachable through others is not dropped. @default 7_000 */
   disconnectGrace?: number
   /** Longest pause between two DHT lookups for members, in ms. @default 15_000 */
   maxLookupInterval?: number

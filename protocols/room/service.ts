@@ -13,7 +13,7 @@ export const DEFAULTS = {
   maxMessageSize: 1024 * 1024,
   heartbeatInterval: 5_000,
   leaveTimeout: 12_000,
-  disconnectGrace: 4_000,
+  disconnectGrace: 7_000,
   maxLookupInterval: 15_000,
   historySize: 200,
   maxTextLength: 4_000,
