@@ -7,6 +7,7 @@
 /** One inbound or outbound video stream's numbers from getStats, as the bench uses them. */
 export interface VideoSample {
   t: number
+  ssrc?: number
   width?: number
   height?: number
   fps?: number
@@ -285,9 +286,9 @@ export async function meshSample (): Promise<MeshPeerSample[]> {
       const pair = [...report.values()].find((p: any) => p.type === 'candidate-pair' && p.nominated === true && p.state === 'succeeded')
       report.forEach((s: any) => {
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
-          sample.inbound = { t, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesDecoded, freezeCount: s.freezeCount, freezeSec: s.totalFreezesDuration, framesDropped: s.framesDropped, bytes: s.bytesReceived, decoder: s.decoderImplementation, decodeSec: s.totalDecodeTime }
+          sample.inbound = { t, ssrc: s.ssrc, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesDecoded, freezeCount: s.freezeCount, freezeSec: s.totalFreezesDuration, framesDropped: s.framesDropped, bytes: s.bytesReceived, decoder: s.decoderImplementation, decodeSec: s.totalDecodeTime }
         } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
-          sample.outbound = { t, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesEncoded, bytes: s.bytesSent, limitation: s.qualityLimitationReason, limitationSec: s.qualityLimitationDurations, targetBitrate: s.targetBitrate, encoder: s.encoderImplementation, encodeSec: s.totalEncodeTime, availableOutgoingBitrate: pair?.availableOutgoingBitrate, rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : undefined }
+          sample.outbound = { t, ssrc: s.ssrc, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesEncoded, bytes: s.bytesSent, limitation: s.qualityLimitationReason, limitationSec: s.qualityLimitationDurations, targetBitrate: s.targetBitrate, encoder: s.encoderImplementation, encodeSec: s.totalEncodeTime, availableOutgoingBitrate: pair?.availableOutgoingBitrate, rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : undefined }
         }
       })
     } catch {}
@@ -296,19 +297,31 @@ export async function meshSample (): Promise<MeshPeerSample[]> {
 }
 
 /** What a page of the web app is up to, for a mesh that did not come together. */
-export function meshState (): Record<string, unknown> {
+export async function meshState (): Promise<Record<string, unknown>> {
   const app = (globalThis as any).freeflow
   const node = app?.node
+  const members: string[] = []
+  for (const m of app?.room?.members() ?? []) {
+    const pc: RTCPeerConnection | undefined = app.call?.peerConnection(m.peerId)
+    let candidates = ''
+    if (pc != null) {
+      const report = await pc.getStats()
+      let local = 0
+      let remote = 0
+      report.forEach((s: any) => {
+        if (s.type === 'local-candidate') local++
+        if (s.type === 'remote-candidate') remote++
+      })
+      candidates = ` candidates local=${local} remote=${remote} desc=${pc.localDescription?.type ?? '-'}/${pc.remoteDescription?.type ?? '-'}`
+    }
+    members.push(`${String(m.peerId.toString()).slice(-6)} ${String(m.name)} pc=${pc?.connectionState ?? '-'}/${pc?.iceConnectionState ?? '-'}/${pc?.signalingState ?? '-'}${candidates}`)
+  }
   return {
-    status: document.getElementById('prejoin-status')?.textContent,
     inCall: document.getElementById('call')?.hidden === false,
     peerId: node?.peerId?.toString(),
-    addrs: node?.getMultiaddrs().map((a: any) => a.toString()).filter((a: string) => !a.includes('127.0.0.1/tcp') || a.includes('p2p-circuit')).length,
-    connections: node?.getConnections().map((c: any) => `${c.remotePeer.toString().slice(-6)} ${c.limits != null ? 'relayed' : 'direct'} ${c.status}`),
-    members: app?.room?.members().map((m: any) => {
-      const pc: RTCPeerConnection | undefined = app.call?.peerConnection(m.peerId)
-      return `${m.peerId.toString().slice(-6)} ${m.name} pc=${pc?.connectionState ?? '-'}/${pc?.iceConnectionState ?? '-'}/${pc?.signalingState ?? '-'}`
-    }),
+    circuitAddrs: node?.getMultiaddrs().filter((a: any) => a.toString().includes('p2p-circuit')).length,
+    connections: node?.getConnections().map((c: any) => `${String(c.remotePeer.toString()).slice(-6)} ${c.limits != null ? 'relayed' : 'direct'} ${String(c.status)}`),
+    members,
     tiles: [...document.querySelectorAll<HTMLElement>('[data-testid=tile]')].map(t => `${t.dataset.peerId?.slice(-6) ?? ''} ${t.dataset.state ?? ''} video=${t.dataset.video ?? ''}`)
   }
 }

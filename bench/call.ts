@@ -49,7 +49,7 @@ const QUALITY_WAIT = 10_000
 /** A mesh in which not everyone sees everyone's video this long after the clicks is measured as it is, ms. */
 const MESH_DEADLINE = 60_000
 /** Joining one by one: a participant not decoded by everyone (and decoding everyone) this long after its click has failed, ms. */
-const MESH_STEP_DEADLINE = 30_000
+const MESH_STEP_DEADLINE = 20_000
 /** From everyone seeing everyone to the start of the mesh measurement, ms. */
 const MESH_SETTLE = 2_000
 /** Share of the machine other processes may use during a phase before its numbers are flagged as disturbed, %. */
@@ -384,6 +384,8 @@ interface JoinResult {
   phases: Record<string, Stats>
   /** host milestones, ms from the joiner's click */
   hostPhases: Record<string, Stats>
+  /** first stream of a protocol on a connection between the two (`protocol relayed|direct`), ms from the click */
+  streams: Record<string, Stats>
   detail: JoinTrial[]
 }
 
@@ -413,6 +415,7 @@ async function freeflowJoins (browser: Browser, relay: RelayProc, joins: number,
     hostReady: stats(detail.map(d => d.hostReadyMs)),
     phases,
     hostPhases,
+    streams: Object.fromEntries([...new Set(ok.flatMap(d => Object.keys(d.streams)))].sort().map(k => [k, stats(ok.map(d => d.streams[k]))])),
     detail
   }
 }
@@ -429,6 +432,8 @@ interface StreamResult {
   freezes: number
   freezeSec: number
   framesDropped: number
+  /** seconds of the window without this stream (not there, or a new RTCPeerConnection) */
+  downSec: number
   width?: number
   height?: number
   decoder?: string
@@ -466,6 +471,8 @@ interface MeshResult {
     fpsMin: number
     freezes: number
     freezeSec: number
+    /** stream-seconds without video (summed over streams) */
+    downSec: number
     medianHeight: number
     cpuLimitedPct: number
     rendererPctMean: number
@@ -474,6 +481,10 @@ interface MeshResult {
   join: 'together' | 'one-by-one'
   /** one-by-one: for each participant, its click -> everyone decoding everyone (null: not within MESH_STEP_DEADLINE) */
   steps?: Array<number | null>
+  /** room and call events in the pages' freeflow:* logs (joins, timeouts, signalling errors), ms from the window's start */
+  events: Array<{ page: number, t: number, text: string }>
+  /** members that timed out (room presence) during the window, as seen by the pages */
+  timeoutsInWindow: number
   /** when not everyone saw everyone: each page's state, and its freeflow:* log */
   diagnosis?: Array<{ state: Record<string, unknown>, trace: Array<{ t: number, text: string }>, errors: string[] }>
   error?: string
@@ -489,9 +500,9 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
   const url = `${relay.http!}/#room=${key}`
   const people: Person[] = []
   const result: MeshResult = {
-    n, allSeenMs: null, pairsUp: 0, seconds, streams: [], senders: [], rendererPct: [], join,
+    n, allSeenMs: null, pairsUp: 0, seconds, streams: [], senders: [], rendererPct: [], join, events: [], timeoutsInWindow: 0,
     cpu: { machineBusyPct: NaN, cores: cpus().length, byGroupPct: {} },
-    summary: { fpsMean: NaN, fpsMinStream: NaN, fpsMin: NaN, freezes: 0, freezeSec: 0, medianHeight: NaN, cpuLimitedPct: NaN, rendererPctMean: NaN }
+    summary: { fpsMean: NaN, fpsMinStream: NaN, fpsMin: NaN, freezes: 0, freezeSec: 0, downSec: 0, medianHeight: NaN, cpuLimitedPct: NaN, rendererPctMean: NaN }
   }
   try {
     for (let i = 0; i < n; i++) people.push(await person(browser, url, trace))
@@ -559,6 +570,10 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
     }
     const pt1 = await Promise.all(cdps.map(processTime))
     const cpu1 = snapshot()
+    result.events = people.flatMap((p, i) => p.trace
+      .filter(l => /joined as|left|failed|cannot|ended|unreachable/.test(l.text))
+      .map(l => ({ page: i, t: l.at - cpu0.at, text: l.text.split('\n')[0].slice(0, 200) })))
+    result.timeoutsInWindow = result.events.filter(e => e.t >= 0 && e.t <= cpu1.at - cpu0.at && /left .*timeout/.test(e.text)).length
     const window: CpuWindow = between(cpu0, cpu1, cpus().length)
     const capacity = window.wallMs * window.cores
     result.cpu = {
@@ -567,61 +582,76 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
       byGroupPct: Object.fromEntries(Object.entries(window.byGroup).map(([k, v]) => [k, 100 * v / capacity]))
     }
     result.rendererPct = pt0.map((v, i) => 100 * (pt1[i] - v) / window.wallMs)
-    // streams
-    const first = series[0]
-    const last = series[series.length - 1]
+    // streams, step by step: a step counts only where the same stream (ssrc) was there at both ends and its counters
+    // went forward; anything else (no stream, a new RTCPeerConnection) is time the stream was down
+    const windowSec = (stepAt[stepAt.length - 1] - stepAt[0]) / 1_000
     for (let r = 0; r < n; r++) {
-      for (const s0 of first[r]) {
-        const sender = ids.indexOf(s0.remoteId)
-        if (sender < 0) continue
-        const at = (k: number): MeshPeerSample | undefined => series[k][r].find(x => x.remoteId === s0.remoteId)
-        const s1 = last[r].find(x => x.remoteId === s0.remoteId)
-        const i0 = s0.inbound
-        const i1 = s1?.inbound
-        if (i0 != null && i1 != null) {
-          const dt = (i1.t - i0.t) / 1_000
-          let fpsMin = Infinity
-          for (let k = 1; k < series.length; k++) {
-            const a = at(k - 1)?.inbound
-            const b = at(k)?.inbound
-            if (a != null && b != null && b.t > a.t) fpsMin = Math.min(fpsMin, ((b.frames ?? 0) - (a.frames ?? 0)) / ((b.t - a.t) / 1_000))
+      for (let sender = 0; sender < n; sender++) {
+        if (sender === r) continue
+        const at = (k: number): MeshPeerSample | undefined => series[k][r].find(x => x.remoteId === ids[sender])
+        let frames = 0
+        let freezes = 0
+        let freezeSec = 0
+        let dropped = 0
+        let downSec = 0
+        let fpsMin = Infinity
+        let enc = 0
+        let encBytes = 0
+        const limited: Record<string, number> = {}
+        let last: MeshPeerSample | undefined
+        for (let k = 1; k < series.length; k++) {
+          const a = at(k - 1)
+          const b = at(k)
+          const dt = (stepAt[k] - stepAt[k - 1]) / 1_000
+          const ia = a?.inbound
+          const ib = b?.inbound
+          if (ia != null && ib != null && ia.ssrc === ib.ssrc && (ib.frames ?? 0) >= (ia.frames ?? 0) && ib.t > ia.t) {
+            const d = (ib.frames ?? 0) - (ia.frames ?? 0)
+            frames += d
+            fpsMin = Math.min(fpsMin, d / ((ib.t - ia.t) / 1_000))
+            freezes += Math.max(0, (ib.freezeCount ?? 0) - (ia.freezeCount ?? 0))
+            freezeSec += Math.max(0, (ib.freezeSec ?? 0) - (ia.freezeSec ?? 0))
+            dropped += Math.max(0, (ib.framesDropped ?? 0) - (ia.framesDropped ?? 0))
+          } else {
+            fpsMin = 0
+            downSec += dt
           }
-          result.streams.push({
-            receiver: r,
-            sender,
-            fpsMean: ((i1.frames ?? 0) - (i0.frames ?? 0)) / dt,
-            fpsMin: Number.isFinite(fpsMin) ? fpsMin : 0,
-            freezes: (i1.freezeCount ?? 0) - (i0.freezeCount ?? 0),
-            freezeSec: (i1.freezeSec ?? 0) - (i0.freezeSec ?? 0),
-            framesDropped: (i1.framesDropped ?? 0) - (i0.framesDropped ?? 0),
-            width: i1.width,
-            height: i1.height,
-            decoder: i1.decoder
-          })
-        } else {
-          result.streams.push({ receiver: r, sender, fpsMean: 0, fpsMin: 0, freezes: 0, freezeSec: 0, framesDropped: 0 })
-        }
-        const o0 = s0.outbound
-        const o1 = s1?.outbound
-        if (o0 != null && o1 != null) {
-          const dt = (o1.t - o0.t) / 1_000
-          const limitedPct: Record<string, number> = {}
-          for (const [reason, sec] of Object.entries(o1.limitationSec ?? {})) {
-            if (reason === 'none') continue
-            limitedPct[reason] = 100 * (sec - (o0.limitationSec?.[reason] ?? 0)) / dt
+          const oa = a?.outbound
+          const ob = b?.outbound
+          if (oa != null && ob != null && oa.ssrc === ob.ssrc && (ob.frames ?? 0) >= (oa.frames ?? 0)) {
+            enc += (ob.frames ?? 0) - (oa.frames ?? 0)
+            encBytes += (ob.bytes ?? 0) - (oa.bytes ?? 0)
+            for (const [reason, sec] of Object.entries(ob.limitationSec ?? {})) {
+              if (reason !== 'none') limited[reason] = (limited[reason] ?? 0) + Math.max(0, sec - (oa.limitationSec?.[reason] ?? 0))
+            }
           }
-          result.senders.push({
-            sender: r,
-            receiver: sender,
-            fpsMean: ((o1.frames ?? 0) - (o0.frames ?? 0)) / dt,
-            width: o1.width,
-            height: o1.height,
-            encoder: o1.encoder,
-            limitedPct,
-            kbps: 8 * ((o1.bytes ?? 0) - (o0.bytes ?? 0)) / dt / 1_000,
-            bweKbps: o1.availableOutgoingBitrate != null ? o1.availableOutgoingBitrate / 1_000 : undefined
-          })
+          last = b ?? last
         }
+        result.streams.push({
+          receiver: r,
+          sender,
+          fpsMean: frames / windowSec,
+          fpsMin: Number.isFinite(fpsMin) ? fpsMin : 0,
+          freezes,
+          freezeSec,
+          framesDropped: dropped,
+          downSec,
+          width: last?.inbound?.width,
+          height: last?.inbound?.height,
+          decoder: last?.inbound?.decoder
+        })
+        // what r sends to `sender`
+        result.senders.push({
+          sender: r,
+          receiver: sender,
+          fpsMean: enc / windowSec,
+          width: last?.outbound?.width,
+          height: last?.outbound?.height,
+          encoder: last?.outbound?.encoder,
+          limitedPct: Object.fromEntries(Object.entries(limited).map(([k, v]) => [k, 100 * v / windowSec])),
+          kbps: 8 * encBytes / windowSec / 1_000,
+          bweKbps: last?.outbound?.availableOutgoingBitrate != null ? last.outbound.availableOutgoingBitrate / 1_000 : undefined
+        })
       }
     }
     const heights = result.streams.map(s => s.height ?? 0)
@@ -631,6 +661,7 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
       fpsMin: result.streams.length > 0 ? Math.min(...result.streams.map(s => s.fpsMin)) : NaN,
       freezes: result.streams.reduce((a, s) => a + s.freezes, 0),
       freezeSec: result.streams.reduce((a, s) => a + s.freezeSec, 0),
+      downSec: result.streams.reduce((a, s) => a + s.downSec, 0),
       medianHeight: pct(heights, 50),
       cpuLimitedPct: mean(result.senders.map(s => s.limitedPct.cpu ?? 0)),
       rendererPctMean: mean(result.rendererPct)
@@ -685,23 +716,26 @@ function printReport (b: BaselineResult, f: JoinResult | undefined, meshes: Mesh
     out.push(table([
       ['step', 'n', 'p50', 'p95', 'max'],
       ...JOINER_MARKS.map(k => [MARK_TEXT[k], String(f.phases[k].n), ms(f.phases[k].p50), ms(f.phases[k].p95), ms(f.phases[k].max)]),
-      ...Object.entries(f.hostPhases).map(([k, s]) => [`host: ${MARK_TEXT[k] ?? k}`.replace('host seen', 'joiner seen'), String(s.n), ms(s.p50), ms(s.p95), ms(s.max)])
+      ...Object.entries(f.hostPhases).map(([k, s]) => [`host: ${MARK_TEXT[k] ?? k}`.replace('host seen', 'joiner seen').replace('to the host', 'to the joiner'), String(s.n), ms(s.p50), ms(s.p95), ms(s.max)]),
+      ...Object.entries(f.streams).filter(([k]) => /freeflow|webrtc-signaling|kad/.test(k)).map(([k, s]) => [`first ${k.replace(' ', ' stream, ')} connection`, String(s.n), ms(s.p50), ms(s.p95), ms(s.max)])
     ]))
   }
   if (meshes.length > 0) {
     out.push(`\nFull mesh: one chromium, one browser context per participant, ${meshes[0].join === 'together' ? 'all clicking Join at once' : 'joining one by one (the next clicks Join once everyone decodes everyone)'}; then ${meshes[0].seconds} s measured ${MESH_SETTLE / 1000} s after everyone decoded everyone`)
     out.push(table([
-      ['N', meshes[0].join === 'together' ? 'all seen' : 'joins in (ms)', 'streams', 'fps mean', 'worst stream', 'min 1s', 'freezes', 'frozen s', 'height p50', 'enc cpu-limited', 'renderer cpu/participant', 'chromium shared', 'machine busy', 'other procs'],
+      ['N', meshes[0].join === 'together' ? 'all seen' : 'joins in (ms)', 'streams', 'fps mean', 'worst stream', 'min 1s', 'freezes', 'frozen s', 'down s', 'timeouts', 'height p50', 'enc cpu-limited', 'renderer cpu/participant', 'chromium shared', 'machine busy', 'other procs'],
       ...meshes.map(m => {
         const shared = Object.entries(m.cpu.byGroupPct).filter(([k]) => k.startsWith('chromium:') && k !== 'chromium:renderer').reduce((a, [, v]) => a + v, 0)
         const joined = m.steps != null ? m.steps.slice(1).map(v => v == null ? 'FAIL' : ms(v)).join('/') : (m.allSeenMs == null ? 'FAIL' : `${ms(m.allSeenMs)} ms`)
         return [String(m.n), joined, `${m.pairsUp}/${m.n * (m.n - 1)}`, fixed(m.summary.fpsMean), fixed(m.summary.fpsMinStream),
-          fixed(m.summary.fpsMin, 0), String(m.summary.freezes), fixed(m.summary.freezeSec), ms(m.summary.medianHeight), `${ms(m.summary.cpuLimitedPct)}%`,
+          fixed(m.summary.fpsMin, 0), String(m.summary.freezes), fixed(m.summary.freezeSec), fixed(m.summary.downSec, 0), String(m.timeoutsInWindow), ms(m.summary.medianHeight), `${ms(m.summary.cpuLimitedPct)}%`,
           `${ms(m.summary.rendererPctMean)}% (${m.rendererPct.map(v => ms(v)).join('/')})`, `${ms(shared * m.cpu.cores)}%`, `${ms(m.cpu.machineBusyPct)}%`, `${ms((m.cpu.byGroupPct.other ?? 0))}%`]
       })
     ]))
     if (meshes[0].join !== 'together') out.push('  joins in = for the 2nd, 3rd, ... participant: its click -> everyone decoding everyone, ms')
     out.push('  fps = decoded frames/s per received stream (mean over streams; worst stream\'s mean; lowest 1 s step of any stream);')
+    out.push('  down s = stream-seconds without video (stream gone or replaced); streams = pairs decoding when the window opened;')
+    out.push('  timeouts = members a page dropped during the window for silence (room presence timeout);')
     out.push('  freezes = freezeCount/totalFreezesDuration deltas summed over streams; enc cpu-limited = share of the window senders\' encoders')
     out.push('  spent with qualityLimitationReason cpu; renderer cpu = CDP Performance.getMetrics ProcessTime delta of each page\'s renderer')
     out.push('  (WebRTC encode/decode run there), % of one core; chromium shared = browser, GPU (compositing) and utility processes from')
