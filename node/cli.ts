@@ -105,8 +105,13 @@ async function joinCommand (args: string[]): Promise<void> {
     // how we reach the member right now: direct, or through a relay (/p2p-circuit)
     const via = node.getConnections(detail.peerId).map(c => c.remoteAddr.toString())
     const relayed = via.length > 0 && via.every(a => a.includes('/p2p-circuit'))
-    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, via, relayed },
-      `* ${detail.name} joined${via.length > 0 ? (relayed ? ' (through a relay)' : ' (direct)') : ''}`)
+    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role, recording: detail.recording ?? null, via, relayed },
+      `* ${detail.name} joined${detail.role === 'recorder' ? ' as a recorder' : ''}${via.length > 0 ? (relayed ? ' (through a relay)' : ' (direct)') : ''}${detail.recording != null ? ' and is RECORDING this room' : ''}`)
+  })
+  // consent: whoever is in the room, in a browser or a terminal, is told when someone records it
+  room.addEventListener('peer:update', ({ detail }) => {
+    out({ event: 'peer:update', peerId: detail.peerId.toString(), name: detail.name, role: detail.role, recording: detail.recording ?? null },
+      detail.recording != null ? `* ${detail.name} started RECORDING this room` : `* ${detail.name} stopped recording`)
   })
   room.addEventListener('peer:leave', ({ detail }) => {
     out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason },

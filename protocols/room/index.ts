@@ -47,14 +47,28 @@ export interface RoomServiceComponents {
   pubsub?: GossipSub
 }
 
+/** What a member is in the room: everyone sees it. A recorder is a participant that only records (the CLI recorder). */
+export type MemberRole = 'participant' | 'recorder'
+
+/** A recording under way, as its author announced it. */
+export interface RecordingState {
+  /** The author's clock when recording started, ms since the epoch. */
+  since: number
+}
+
 export interface JoinOptions extends AbortOptions {
   /** Display name shown to the others. */
   name: string
+  /** @default 'participant' */
+  role?: MemberRole
 }
 
 export interface MemberInfo {
   peerId: PeerId
   name: string
+  role: MemberRole
+  /** Set while this member records the room. */
+  recording?: RecordingState
 }
 
 export interface ChatMessage {
@@ -73,6 +87,8 @@ export interface RoomEvents {
   'peer:join': CustomEvent<MemberInfo>
   'peer:leave': CustomEvent<MemberInfo & { reason: 'left' | 'timeout' }>
   'chat': CustomEvent<ChatMessage>
+  /** A present member's role or recording state changed (it started or stopped recording). */
+  'peer:update': CustomEvent<MemberInfo>
 }
 
 export interface Room extends TypedEventTarget<RoomEvents> {
@@ -84,6 +100,15 @@ export interface Room extends TypedEventTarget<RoomEvents> {
   members(): MemberInfo[]
   /** True if the peer proved it holds the room key (handshake) and is present. */
   isMember(peerId: PeerId): boolean
+  /** This node's role, as the others see it. */
+  readonly role: MemberRole
+  /** This node's recording state, as the others see it; undefined when not recording. */
+  readonly recording: RecordingState | undefined
+  /**
+   * Tell every member, at once and on the sealed topic, that this node started or stopped recording. Members who
+   * join later learn it in the handshake; heartbeats repeat it.
+   */
+  setRecording(active: boolean, options?: AbortOptions): Promise<void>
   /** Seal and publish a chat message; resolves with it as the others will see it. */
   send(text: string, options?: AbortOptions): Promise<ChatMessage>
   /** Say goodbye on the topic and stop taking part. */

@@ -8,8 +8,8 @@ import * as Digest from 'multiformats/hashes/digest'
 import { epochOf, membershipProof, toHex, verifyMembershipProof, type ProofInput, type RoomKeys } from '../room-key/index.js'
 import { openEnvelope, sealEnvelope, type OpenedEnvelope } from './envelope.js'
 import { InvalidMessageError, NotAMemberError, ROOM_PROTOCOL } from './index.js'
-import { Challenge, Hello, Presence, Proof, Welcome, type Payload } from './pb/room.js'
-import type { ChatMessage, MemberInfo, Room, RoomEvents, RoomServiceComponents } from './index.js'
+import { Challenge, Hello, Presence, Proof, Role, Welcome, type Payload } from './pb/room.js'
+import type { ChatMessage, MemberInfo, MemberRole, RecordingState, Room, RoomEvents, RoomServiceComponents } from './index.js'
 import type { RoomConfig } from './service.js'
 import type { Message } from '@libp2p/gossipsub'
 import type { AbortOptions, Connection, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -45,6 +45,9 @@ interface MemberState {
   /** Author timestamp of its newest presence message. */
   lastPresenceTs?: bigint
   addrs: Multiaddr[]
+  role: MemberRole
+  /** Author's clock when it started recording; undefined while it is not recording. */
+  recordingSince?: number
 }
 
 interface HistoryEntry {
@@ -56,6 +59,8 @@ interface HistoryEntry {
 export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Startable {
   readonly shortName: string
   readonly roomId: Uint8Array
+  readonly role: MemberRole
+  private recordingSince: number | undefined
   private readonly components: RoomServiceComponents
   private readonly config: RoomConfig
   private readonly keys: RoomKeys
@@ -78,8 +83,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   /** When this node joined: chat handed over in a Welcome is history only if it was written before then. */
   private joinedAt = Date.now()
 
-  constructor (components: RoomServiceComponents, config: RoomConfig, keys: RoomKeys, name: string, onClosed: () => void) {
+  constructor (components: RoomServiceComponents, config: RoomConfig, keys: RoomKeys, name: string, onClosed: () => void, role: MemberRole = 'participant') {
     super()
+    this.role = role
     this.components = components
     this.config = config
     this.keys = keys
@@ -134,7 +140,20 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
   }
 
   members (): MemberInfo[] {
-    return [...this.memberStates.values()].filter(m => m.present).map(m => ({ peerId: m.peerId, name: m.name }))
+    return [...this.memberStates.values()].filter(m => m.present).map(infoOf)
+  }
+
+  get recording (): RecordingState | undefined {
+    return this.recordingSince == null ? undefined : { since: this.recordingSince }
+  }
+
+  async setRecording (active: boolean, options: AbortOptions = {}): Promise<void> {
+    if (this.left) throw new Error('this room was left')
+    if (active === (this.recordingSince != null)) return
+    this.recordingSince = active ? Date.now() : undefined
+    options.signal?.throwIfAborted()
+    // at once, not at the next heartbeat: the others must see a recording start as it starts
+    await this.publishPresence(Presence.Kind.HEARTBEAT, true)
   }
 
   isMember (peerId: PeerId): boolean {
@@ -184,15 +203,34 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     return this.components.addressManager.getAddresses().slice(0, MAX_ADDRS).map(a => a.bytes as Uint8Array<ArrayBuffer>)
   }
 
-  private async publishPresence (kind: Presence.Kind): Promise<void> {
+  private async publishPresence (kind: Presence.Kind, rethrow = false): Promise<void> {
     try {
       const sealed = await sealEnvelope(this.keys, this.components.peerId, this.components.privateKey, {
         ts: BigInt(Date.now()),
-        presence: { kind, name: this.name, addrs: kind === Presence.Kind.LEAVE ? [] : this.ownAddrs() }
+        presence: { kind, name: this.name, addrs: kind === Presence.Kind.LEAVE ? [] : this.ownAddrs(), ...this.ownStatus() }
       })
       await this.pubsub.publish(this.keys.topic, sealed)
     } catch (err: any) {
       this.log.trace('could not publish presence - %e', err)
+      if (rethrow) throw err
+    }
+  }
+
+  private ownStatus (): { role: Role, recordingSince: bigint } {
+    return { role: this.role === 'recorder' ? Role.RECORDER : Role.PARTICIPANT, recordingSince: BigInt(this.recordingSince ?? 0) }
+  }
+
+  /** A member's own word on its role and recording (a sealed presence or its Welcome); tells the app if it changed. */
+  private status (m: MemberState, role: Role, recordingSince: bigint): void {
+    const nextRole: MemberRole = role === Role.RECORDER ? 'recorder' : 'participant'
+    // a start time is display only; clamp it so a member cannot claim to have been recording since the future
+    const since = recordingSince === 0n ? undefined : Math.min(Number(recordingSince), Date.now())
+    const changed = nextRole !== m.role || (since == null) !== (m.recordingSince == null)
+    m.role = nextRole
+    m.recordingSince = since
+    if (changed && m.present && !this.left) {
+      this.log('%p is now %s%s', m.peerId, nextRole, since == null ? '' : ', recording')
+      this.safeDispatch('peer:update', infoOf(m))
     }
   }
 
@@ -200,15 +238,17 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     const key = peerId.toString()
     let m = this.memberStates.get(key)
     if (m == null) {
-      m = { peerId, name: '', present: false, verified: false, lastHeard: 0, addrs: [] }
+      m = { peerId, name: '', present: false, verified: false, lastHeard: 0, addrs: [], role: 'participant' }
       this.memberStates.set(key, m)
     }
     return m
   }
 
   /** A member proved itself (handshake or a sealed message): it is present. */
-  private heard (peerId: PeerId, name: string | undefined, addrs?: Multiaddr[]): MemberState {
+  private heard (peerId: PeerId, name: string | undefined, addrs?: Multiaddr[], status?: { role: Role, recordingSince: bigint }): MemberState {
     const m = this.member(peerId)
+    // the status goes with the join, so the app never shows a recording member as not recording
+    if (status != null && !m.present) this.status(m, status.role, status.recordingSince)
     m.lastHeard = Date.now()
     m.disconnectedAt = undefined
     if (name != null && name !== '') m.name = name.slice(0, this.config.maxNameLength)
@@ -216,7 +256,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     if (!m.present && !this.left) {
       m.present = true
       this.log('%p joined as %s', peerId, m.name)
-      this.safeDispatch('peer:join', { peerId, name: m.name })
+      this.safeDispatch('peer:join', infoOf(m))
+    } else if (status != null) {
+      this.status(m, status.role, status.recordingSince)
     }
     return m
   }
@@ -226,7 +268,10 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
     if (!m.present) return
     m.present = false
     this.log('%p left (%s)', m.peerId, reason)
-    this.safeDispatch('peer:leave', { peerId: m.peerId, name: m.name, reason })
+    const info = infoOf(m)
+    // a recording that is not renewed by the member's own word is not shown after it is gone
+    m.recordingSince = undefined
+    this.safeDispatch('peer:leave', { ...info, reason })
   }
 
   private safeDispatch<K extends keyof RoomEvents> (type: K, detail: RoomEvents[K]['detail']): void {
@@ -322,7 +367,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       return
     }
     const addrs = decodeAddrs(presence.addrs)
-    this.heard(from, presence.name, addrs)
+    this.heard(from, presence.name, addrs, presence)
     if (this.components.connectionManager.getConnections(from).length === 0 || !m.verified) this.connect(from, addrs)
   }
 
@@ -486,11 +531,11 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       if (bytes > MAX_HISTORY_BYTES) break
       history.unshift(this.history[i].sealed as Uint8Array<ArrayBuffer>)
     }
-    return { name: this.name, members, history }
+    return { name: this.name, members, history, ...this.ownStatus() }
   }
 
   private async onWelcome (remote: PeerId, welcome: Welcome): Promise<void> {
-    const m = this.heard(remote, welcome.name.slice(0, this.config.maxNameLength))
+    const m = this.heard(remote, welcome.name.slice(0, this.config.maxNameLength), undefined, welcome)
     m.verified = true
     for (const member of welcome.members) {
       try {
@@ -521,6 +566,10 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Sta
       if (this.remember(msg.id, msg.ts, sealed)) this.safeDispatch('chat', msg)
     }
   }
+}
+
+function infoOf (m: MemberState): MemberInfo {
+  return { peerId: m.peerId, name: m.name, role: m.role, ...(m.recordingSince == null ? {} : { recording: { since: m.recordingSince } }) }
 }
 
 function decodeAddrs (list: Uint8Array[]): Multiaddr[] {

@@ -69,7 +69,7 @@ export class RoomService implements RoomServiceApi, Startable {
     if (existing != null) return existing
     if (this.components.pubsub == null) throw new Error('the room service needs gossipsub registered as the `pubsub` service')
     const name = options.name.trim().slice(0, this.config.maxNameLength)
-    const room = new RoomImpl(this.components, this.config, keys, name, () => this.byId.delete(id))
+    const room = new RoomImpl(this.components, this.config, keys, name, () => this.byId.delete(id), options.role ?? 'participant')
     this.byId.set(id, room)
     await start(room)
     return room

@@ -11,7 +11,7 @@ import { expect } from 'aegir/chai'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { MAX_ENVELOPE_BYTES, openEnvelope, sealEnvelope } from '../../protocols/room/envelope.js'
 import { InvalidMessageError } from '../../protocols/room/index.js'
-import { Envelope, Payload, Presence } from '../../protocols/room/pb/room.js'
+import { Envelope, Payload, Presence, Role } from '../../protocols/room/pb/room.js'
 import { deriveRoomKeys, open, seal, SealError, utf8 } from '../../protocols/room-key/index.js'
 import type { RoomKeys } from '../../protocols/room-key/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -91,14 +91,23 @@ describe('envelope', () => {
     it('opens presence with its kind, name and addresses', async () => {
       const addrs = [multiaddr('/ip4/127.0.0.1/tcp/4001'), multiaddr('/ip6/::1/tcp/4002/ws')]
       for (const kind of [Presence.Kind.JOIN, Presence.Kind.HEARTBEAT, Presence.Kind.LEAVE]) {
-        const sealed = await sealEnvelope(keys, bob, skB, { ts: 5n, presence: { kind, name: 'bob', addrs: addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>) } })
+        const sealed = await sealEnvelope(keys, bob, skB, { ts: 5n, presence: { kind, name: 'bob', addrs: addrs.map(a => a.bytes as Uint8Array<ArrayBuffer>), role: Role.PARTICIPANT, recordingSince: 0n } })
         const opened = await openEnvelope(keys, sealed)
         expect(opened.from.equals(bob)).to.equal(true)
         expect(opened.payload.chat).to.equal(undefined)
         expect(opened.payload.presence?.kind).to.equal(kind)
         expect(opened.payload.presence?.name).to.equal('bob')
         expect(opened.payload.presence?.addrs.map(b => multiaddr(b).toString())).to.deep.equal(addrs.map(a => a.toString()))
+        expect(opened.payload.presence?.role).to.equal(Role.PARTICIPANT)
+        expect(opened.payload.presence?.recordingSince).to.equal(0n)
       }
+    })
+
+    it('opens a recorder\'s presence with its role and when it started recording', async () => {
+      const sealed = await sealEnvelope(keys, bob, skB, { ts: 5n, presence: { kind: Presence.Kind.HEARTBEAT, name: 'rec', addrs: [], role: Role.RECORDER, recordingSince: 1_764_036_000_000n } })
+      const presence = (await openEnvelope(keys, sealed)).payload.presence
+      expect(presence?.role).to.equal(Role.RECORDER)
+      expect(presence?.recordingSince).to.equal(1_764_036_000_000n)
     })
 
     it('is sealed: the plaintext does not appear, and every seal differs', async () => {
@@ -220,7 +229,7 @@ describe('envelope', () => {
 
     it('accepts up to 32 presence addresses and rejects 33', async () => {
       const addr = multiaddr('/ip4/10.0.0.1/tcp/4001').bytes as Uint8Array<ArrayBuffer>
-      const presence = (n: number): Payload => ({ ts: 1n, presence: { kind: Presence.Kind.HEARTBEAT, name: 'bob', addrs: Array(n).fill(addr) } })
+      const presence = (n: number): Payload => ({ ts: 1n, presence: { kind: Presence.Kind.HEARTBEAT, name: 'bob', addrs: Array(n).fill(addr), role: Role.PARTICIPANT, recordingSince: 0n } })
       expect((await openEnvelope(keys, await sealEnvelope(keys, bob, skB, presence(32)))).payload.presence?.addrs).to.have.length(32)
       await invalid(await sealEnvelope(keys, bob, skB, presence(33)), /^malformed envelope/)
     })

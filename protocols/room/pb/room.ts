@@ -316,6 +316,22 @@ export namespace Proof {
   }
 }
 
+export enum Role {
+  PARTICIPANT = 'PARTICIPANT',
+  RECORDER = 'RECORDER'
+}
+
+enum __RoleValues {
+  PARTICIPANT = 0,
+  RECORDER = 1
+}
+
+export namespace Role {
+  export const codec = (): Codec<Role> => {
+    return enumeration<Role>(__RoleValues)
+  }
+}
+
 export interface Member {
   peerId: Uint8Array<ArrayBuffer>
   name: string
@@ -474,6 +490,8 @@ export interface Welcome {
   name: string
   members: Member[]
   history: Uint8Array<ArrayBuffer>[]
+  role: Role
+  recordingSince: bigint
 }
 
 export namespace Welcome {
@@ -505,6 +523,16 @@ export namespace Welcome {
           }
         }
 
+        if (obj.role != null && __RoleValues[obj.role] !== 0) {
+          w.uint32(32)
+          Role.codec().encode(obj.role, w)
+        }
+
+        if ((obj.recordingSince != null && obj.recordingSince !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.recordingSince)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -512,7 +540,9 @@ export namespace Welcome {
         const obj: any = {
           name: '',
           members: [],
-          history: []
+          history: [],
+          role: Role.PARTICIPANT,
+          recordingSince: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -541,6 +571,14 @@ export namespace Welcome {
               }
 
               obj.history.push(reader.bytes())
+              break
+            }
+            case 4: {
+              obj.role = Role.codec().decode(reader)
+              break
+            }
+            case 5: {
+              obj.recordingSince = reader.uint64()
               break
             }
             default: {
@@ -603,6 +641,20 @@ export namespace Welcome {
 
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.role`,
+                value: Role.codec().decode(reader)
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.recordingSince`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -644,6 +696,16 @@ export namespace Welcome {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface WelcomeRoleFieldEvent {
+    field: '$.role'
+    value: Role
+  }
+
+  export interface WelcomeRecordingSinceFieldEvent {
+    field: '$.recordingSince'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Welcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Welcome.codec())
   }
@@ -652,7 +714,7 @@ export namespace Welcome {
     return decodeMessage(buf, Welcome.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeNameFieldEvent | WelcomeMembersPeerIdFieldEvent | WelcomeMembersNameFieldEvent | WelcomeMembersAddrsFieldEvent | WelcomeHistoryFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeNameFieldEvent | WelcomeMembersPeerIdFieldEvent | WelcomeMembersNameFieldEvent | WelcomeMembersAddrsFieldEvent | WelcomeHistoryFieldEvent | WelcomeRoleFieldEvent | WelcomeRecordingSinceFieldEvent> {
     return streamMessage(buf, Welcome.codec(), opts)
   }
 }
@@ -922,6 +984,16 @@ export namespace Payload {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface PayloadPresenceRoleFieldEvent {
+    field: '$.presence.role'
+    value: Role
+  }
+
+  export interface PayloadPresenceRecordingSinceFieldEvent {
+    field: '$.presence.recordingSince'
+    value: bigint
+  }
+
   export interface PayloadChatIdFieldEvent {
     field: '$.chat.id'
     value: Uint8Array<ArrayBuffer>
@@ -945,7 +1017,7 @@ export namespace Payload {
     return decodeMessage(buf, Payload.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadTsFieldEvent | PayloadPresenceKindFieldEvent | PayloadPresenceNameFieldEvent | PayloadPresenceAddrsFieldEvent | PayloadChatIdFieldEvent | PayloadChatNameFieldEvent | PayloadChatTextFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Payload>): Generator<PayloadTsFieldEvent | PayloadPresenceKindFieldEvent | PayloadPresenceNameFieldEvent | PayloadPresenceAddrsFieldEvent | PayloadPresenceRoleFieldEvent | PayloadPresenceRecordingSinceFieldEvent | PayloadChatIdFieldEvent | PayloadChatNameFieldEvent | PayloadChatTextFieldEvent> {
     return streamMessage(buf, Payload.codec(), opts)
   }
 }
@@ -954,6 +1026,8 @@ export interface Presence {
   kind: Presence.Kind
   name: string
   addrs: Uint8Array<ArrayBuffer>[]
+  role: Role
+  recordingSince: bigint
 }
 
 export namespace Presence {
@@ -1001,6 +1075,16 @@ export namespace Presence {
           }
         }
 
+        if (obj.role != null && __RoleValues[obj.role] !== 0) {
+          w.uint32(32)
+          Role.codec().encode(obj.role, w)
+        }
+
+        if ((obj.recordingSince != null && obj.recordingSince !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.recordingSince)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1008,7 +1092,9 @@ export namespace Presence {
         const obj: any = {
           kind: Kind.JOIN,
           name: '',
-          addrs: []
+          addrs: [],
+          role: Role.PARTICIPANT,
+          recordingSince: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1031,6 +1117,14 @@ export namespace Presence {
               }
 
               obj.addrs.push(reader.bytes())
+              break
+            }
+            case 4: {
+              obj.role = Role.codec().decode(reader)
+              break
+            }
+            case 5: {
+              obj.recordingSince = reader.uint64()
               break
             }
             default: {
@@ -1081,6 +1175,20 @@ export namespace Presence {
 
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.role`,
+                value: Role.codec().decode(reader)
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.recordingSince`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1109,6 +1217,16 @@ export namespace Presence {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface PresenceRoleFieldEvent {
+    field: '$.role'
+    value: Role
+  }
+
+  export interface PresenceRecordingSinceFieldEvent {
+    field: '$.recordingSince'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Presence>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Presence.codec())
   }
@@ -1117,7 +1235,7 @@ export namespace Presence {
     return decodeMessage(buf, Presence.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Presence>): Generator<PresenceKindFieldEvent | PresenceNameFieldEvent | PresenceAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Presence>): Generator<PresenceKindFieldEvent | PresenceNameFieldEvent | PresenceAddrsFieldEvent | PresenceRoleFieldEvent | PresenceRecordingSinceFieldEvent> {
     return streamMessage(buf, Presence.codec(), opts)
   }
 }
