@@ -15,16 +15,16 @@
  * Options: node dist/bench/call.js [--baseline-runs 30] [--joins 30] [--mesh 2,3,4,5] [--mesh-seconds 20]
  *   [--settle 1000] [--fps 30] [--no-trace]
  */
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem, platform, release } from 'node:os'
-import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { withStartBitrate } from '../protocols/call/session.js'
 import { launch, CHROMIUM } from '../test/helpers/browser.js'
 import { cleanup, run, sleep, startRelay, type RelayProc } from '../test/helpers/procs.js'
 import { between, snapshot, type CpuWindow } from './call-cpu.js'
-import { withStartBitrate } from '../protocols/call/session.js'
-import { baselineRun, clickJoin, installProbe, meshSample, meshState, readProbe, stopProbe, type BaselineRun, type MeshPeerSample, type ProbeState, type VideoSample } from './call-page.js'
+import { baselineRun, clickJoin, installProbe, meshSample, meshState, readProbe, stopProbe, type BaselineRun, type MeshPeerSample, type ProbeState } from './call-page.js'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 
 const GOALS = {
@@ -464,6 +464,10 @@ interface MeshResult {
   senders: SenderResult[]
   /** renderer CPU per participant (CDP Performance.getMetrics ProcessTime), % of one core */
   rendererPct: number[]
+  /** of it, the renderer's main thread (JS: libp2p, the app; layout), % of one core */
+  mainThreadPct: number[]
+  /** the main thread's time in script, % of wall time */
+  scriptPct: number[]
   cpu: { machineBusyPct: number, cores: number, byGroupPct: Record<string, number> }
   summary: {
     fpsMean: number
@@ -476,6 +480,7 @@ interface MeshResult {
     medianHeight: number
     cpuLimitedPct: number
     rendererPctMean: number
+    mainThreadPctMean: number
   }
   /** how the participants joined: all at once, or one after another (the next once everyone decodes everyone) */
   join: 'together' | 'one-by-one'
@@ -490,9 +495,77 @@ interface MeshResult {
   error?: string
 }
 
-async function processTime (cdp: CDPSession): Promise<number> {
+/**
+ * One pair of a mesh over the window, step by step: a step counts only where the same stream (ssrc) was there at both
+ * ends and its counters went forward; anything else (no stream, a new RTCPeerConnection) is time the stream was down.
+ * `samples[k]` is what the receiver knew of the sender at step k (inbound: the sender's video; outbound: its own).
+ */
+function pairStats (samples: Array<MeshPeerSample | undefined>, stepAt: number[], windowSec: number): { stream: Omit<StreamResult, 'receiver' | 'sender'>, sent: Omit<SenderResult, 'receiver' | 'sender'> } {
+  let frames = 0
+  let freezes = 0
+  let freezeSec = 0
+  let dropped = 0
+  let downSec = 0
+  let fpsMin = Infinity
+  let encoded = 0
+  let sentBytes = 0
+  const limited: Record<string, number> = {}
+  let last: MeshPeerSample | undefined
+  for (let k = 1; k < samples.length; k++) {
+    const a = samples[k - 1]
+    const b = samples[k]
+    last = b ?? last
+    const ia = a?.inbound
+    const ib = b?.inbound
+    if (ia != null && ib != null && ia.ssrc === ib.ssrc && (ib.frames ?? 0) >= (ia.frames ?? 0) && ib.t > ia.t) {
+      const d = (ib.frames ?? 0) - (ia.frames ?? 0)
+      frames += d
+      fpsMin = Math.min(fpsMin, d / ((ib.t - ia.t) / 1_000))
+      freezes += Math.max(0, (ib.freezeCount ?? 0) - (ia.freezeCount ?? 0))
+      freezeSec += Math.max(0, (ib.freezeSec ?? 0) - (ia.freezeSec ?? 0))
+      dropped += Math.max(0, (ib.framesDropped ?? 0) - (ia.framesDropped ?? 0))
+    } else {
+      fpsMin = 0
+      downSec += (stepAt[k] - stepAt[k - 1]) / 1_000
+    }
+    const oa = a?.outbound
+    const ob = b?.outbound
+    if (oa == null || ob == null || oa.ssrc !== ob.ssrc || (ob.frames ?? 0) < (oa.frames ?? 0)) continue
+    encoded += (ob.frames ?? 0) - (oa.frames ?? 0)
+    sentBytes += (ob.bytes ?? 0) - (oa.bytes ?? 0)
+    for (const [reason, sec] of Object.entries(ob.limitationSec ?? {})) {
+      if (reason !== 'none') limited[reason] = (limited[reason] ?? 0) + Math.max(0, sec - (oa.limitationSec?.[reason] ?? 0))
+    }
+  }
+  return {
+    stream: {
+      fpsMean: frames / windowSec,
+      fpsMin: Number.isFinite(fpsMin) ? fpsMin : 0,
+      freezes,
+      freezeSec,
+      framesDropped: dropped,
+      downSec,
+      width: last?.inbound?.width,
+      height: last?.inbound?.height,
+      decoder: last?.inbound?.decoder
+    },
+    sent: {
+      fpsMean: encoded / windowSec,
+      width: last?.outbound?.width,
+      height: last?.outbound?.height,
+      encoder: last?.outbound?.encoder,
+      limitedPct: Object.fromEntries(Object.entries(limited).map(([k, v]) => [k, 100 * v / windowSec])),
+      kbps: 8 * sentBytes / windowSec / 1_000,
+      bweKbps: last?.outbound?.availableOutgoingBitrate != null ? last.outbound.availableOutgoingBitrate / 1_000 : undefined
+    }
+  }
+}
+
+/** CPU of a page's renderer process, of its main thread, and the main thread's time in script, ms so far (CDP). */
+async function pageCpu (cdp: CDPSession): Promise<{ process: number, thread: number, script: number }> {
   const { metrics } = await cdp.send('Performance.getMetrics')
-  return 1_000 * (metrics.find((m: { name: string, value: number }) => m.name === 'ProcessTime')?.value ?? NaN)
+  const get = (name: string): number => 1_000 * (metrics.find((m: { name: string, value: number }) => m.name === name)?.value ?? NaN)
+  return { process: get('ProcessTime'), thread: get('ThreadTime'), script: get('ScriptDuration') }
 }
 
 async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: number, trace: boolean, join: 'together' | 'one-by-one'): Promise<MeshResult> {
@@ -500,9 +573,9 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
   const url = `${relay.http!}/#room=${key}`
   const people: Person[] = []
   const result: MeshResult = {
-    n, allSeenMs: null, pairsUp: 0, seconds, streams: [], senders: [], rendererPct: [], join, events: [], timeoutsInWindow: 0,
+    n, allSeenMs: null, pairsUp: 0, seconds, streams: [], senders: [], rendererPct: [], mainThreadPct: [], scriptPct: [], join, events: [], timeoutsInWindow: 0,
     cpu: { machineBusyPct: NaN, cores: cpus().length, byGroupPct: {} },
-    summary: { fpsMean: NaN, fpsMinStream: NaN, fpsMin: NaN, freezes: 0, freezeSec: 0, downSec: 0, medianHeight: NaN, cpuLimitedPct: NaN, rendererPctMean: NaN }
+    summary: { fpsMean: NaN, fpsMinStream: NaN, fpsMin: NaN, freezes: 0, freezeSec: 0, downSec: 0, medianHeight: NaN, cpuLimitedPct: NaN, rendererPctMean: NaN, mainThreadPctMean: NaN }
   }
   try {
     for (let i = 0; i < n; i++) people.push(await person(browser, url, trace))
@@ -559,7 +632,7 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
     result.pairsUp = await pairs(n)
     // the window
     const cpu0 = snapshot()
-    const pt0 = await Promise.all(cdps.map(processTime))
+    const pt0 = await Promise.all(cdps.map(pageCpu))
     const series: MeshPeerSample[][][] = [] // [step][page][remote]
     const stepAt: number[] = []
     for (let s = 0; s <= seconds; s++) {
@@ -568,7 +641,7 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
       stepAt.push(step)
       if (s < seconds) await sleep(Math.max(0, step + 1_000 - Date.now()))
     }
-    const pt1 = await Promise.all(cdps.map(processTime))
+    const pt1 = await Promise.all(cdps.map(pageCpu))
     const cpu1 = snapshot()
     result.events = people.flatMap((p, i) => p.trace
       .filter(l => /joined as|left|failed|cannot|ended|unreachable/.test(l.text))
@@ -581,77 +654,18 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
       cores: window.cores,
       byGroupPct: Object.fromEntries(Object.entries(window.byGroup).map(([k, v]) => [k, 100 * v / capacity]))
     }
-    result.rendererPct = pt0.map((v, i) => 100 * (pt1[i] - v) / window.wallMs)
+    result.rendererPct = pt0.map((v, i) => 100 * (pt1[i].process - v.process) / window.wallMs)
+    result.mainThreadPct = pt0.map((v, i) => 100 * (pt1[i].thread - v.thread) / window.wallMs)
+    result.scriptPct = pt0.map((v, i) => 100 * (pt1[i].script - v.script) / window.wallMs)
     // streams, step by step: a step counts only where the same stream (ssrc) was there at both ends and its counters
     // went forward; anything else (no stream, a new RTCPeerConnection) is time the stream was down
     const windowSec = (stepAt[stepAt.length - 1] - stepAt[0]) / 1_000
     for (let r = 0; r < n; r++) {
       for (let sender = 0; sender < n; sender++) {
         if (sender === r) continue
-        const at = (k: number): MeshPeerSample | undefined => series[k][r].find(x => x.remoteId === ids[sender])
-        let frames = 0
-        let freezes = 0
-        let freezeSec = 0
-        let dropped = 0
-        let downSec = 0
-        let fpsMin = Infinity
-        let enc = 0
-        let encBytes = 0
-        const limited: Record<string, number> = {}
-        let last: MeshPeerSample | undefined
-        for (let k = 1; k < series.length; k++) {
-          const a = at(k - 1)
-          const b = at(k)
-          const dt = (stepAt[k] - stepAt[k - 1]) / 1_000
-          const ia = a?.inbound
-          const ib = b?.inbound
-          if (ia != null && ib != null && ia.ssrc === ib.ssrc && (ib.frames ?? 0) >= (ia.frames ?? 0) && ib.t > ia.t) {
-            const d = (ib.frames ?? 0) - (ia.frames ?? 0)
-            frames += d
-            fpsMin = Math.min(fpsMin, d / ((ib.t - ia.t) / 1_000))
-            freezes += Math.max(0, (ib.freezeCount ?? 0) - (ia.freezeCount ?? 0))
-            freezeSec += Math.max(0, (ib.freezeSec ?? 0) - (ia.freezeSec ?? 0))
-            dropped += Math.max(0, (ib.framesDropped ?? 0) - (ia.framesDropped ?? 0))
-          } else {
-            fpsMin = 0
-            downSec += dt
-          }
-          const oa = a?.outbound
-          const ob = b?.outbound
-          if (oa != null && ob != null && oa.ssrc === ob.ssrc && (ob.frames ?? 0) >= (oa.frames ?? 0)) {
-            enc += (ob.frames ?? 0) - (oa.frames ?? 0)
-            encBytes += (ob.bytes ?? 0) - (oa.bytes ?? 0)
-            for (const [reason, sec] of Object.entries(ob.limitationSec ?? {})) {
-              if (reason !== 'none') limited[reason] = (limited[reason] ?? 0) + Math.max(0, sec - (oa.limitationSec?.[reason] ?? 0))
-            }
-          }
-          last = b ?? last
-        }
-        result.streams.push({
-          receiver: r,
-          sender,
-          fpsMean: frames / windowSec,
-          fpsMin: Number.isFinite(fpsMin) ? fpsMin : 0,
-          freezes,
-          freezeSec,
-          framesDropped: dropped,
-          downSec,
-          width: last?.inbound?.width,
-          height: last?.inbound?.height,
-          decoder: last?.inbound?.decoder
-        })
-        // what r sends to `sender`
-        result.senders.push({
-          sender: r,
-          receiver: sender,
-          fpsMean: enc / windowSec,
-          width: last?.outbound?.width,
-          height: last?.outbound?.height,
-          encoder: last?.outbound?.encoder,
-          limitedPct: Object.fromEntries(Object.entries(limited).map(([k, v]) => [k, 100 * v / windowSec])),
-          kbps: 8 * encBytes / windowSec / 1_000,
-          bweKbps: last?.outbound?.availableOutgoingBitrate != null ? last.outbound.availableOutgoingBitrate / 1_000 : undefined
-        })
+        const { stream, sent } = pairStats(series.map(step => step[r].find(x => x.remoteId === ids[sender])), stepAt, windowSec)
+        result.streams.push({ receiver: r, sender, ...stream })
+        result.senders.push({ sender: r, receiver: sender, ...sent })
       }
     }
     const heights = result.streams.map(s => s.height ?? 0)
@@ -664,7 +678,8 @@ async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: num
       downSec: result.streams.reduce((a, s) => a + s.downSec, 0),
       medianHeight: pct(heights, 50),
       cpuLimitedPct: mean(result.senders.map(s => s.limitedPct.cpu ?? 0)),
-      rendererPctMean: mean(result.rendererPct)
+      rendererPctMean: mean(result.rendererPct),
+      mainThreadPctMean: mean(result.mainThreadPct)
     }
   } catch (err: any) {
     result.error = String(err?.message ?? err).split('\n')[0]
@@ -723,13 +738,13 @@ function printReport (b: BaselineResult, f: JoinResult | undefined, meshes: Mesh
   if (meshes.length > 0) {
     out.push(`\nFull mesh: one chromium, one browser context per participant, ${meshes[0].join === 'together' ? 'all clicking Join at once' : 'joining one by one (the next clicks Join once everyone decodes everyone)'}; then ${meshes[0].seconds} s measured ${MESH_SETTLE / 1000} s after everyone decoded everyone`)
     out.push(table([
-      ['N', meshes[0].join === 'together' ? 'all seen' : 'joins in (ms)', 'streams', 'fps mean', 'worst stream', 'min 1s', 'freezes', 'frozen s', 'down s', 'timeouts', 'height p50', 'enc cpu-limited', 'renderer cpu/participant', 'chromium shared', 'machine busy', 'other procs'],
+      ['N', meshes[0].join === 'together' ? 'all seen' : 'joins in (ms)', 'streams', 'fps mean', 'worst stream', 'min 1s', 'freezes', 'frozen s', 'down s', 'timeouts', 'height p50', 'enc cpu-limited', 'renderer cpu/participant', 'of it main thread', 'chromium shared', 'machine busy', 'other procs'],
       ...meshes.map(m => {
         const shared = Object.entries(m.cpu.byGroupPct).filter(([k]) => k.startsWith('chromium:') && k !== 'chromium:renderer').reduce((a, [, v]) => a + v, 0)
         const joined = m.steps != null ? m.steps.slice(1).map(v => v == null ? 'FAIL' : ms(v)).join('/') : (m.allSeenMs == null ? 'FAIL' : `${ms(m.allSeenMs)} ms`)
         return [String(m.n), joined, `${m.pairsUp}/${m.n * (m.n - 1)}`, fixed(m.summary.fpsMean), fixed(m.summary.fpsMinStream),
           fixed(m.summary.fpsMin, 0), String(m.summary.freezes), fixed(m.summary.freezeSec), fixed(m.summary.downSec, 0), String(m.timeoutsInWindow), ms(m.summary.medianHeight), `${ms(m.summary.cpuLimitedPct)}%`,
-          `${ms(m.summary.rendererPctMean)}% (${m.rendererPct.map(v => ms(v)).join('/')})`, `${ms(shared * m.cpu.cores)}%`, `${ms(m.cpu.machineBusyPct)}%`, `${ms((m.cpu.byGroupPct.other ?? 0))}%`]
+          `${ms(m.summary.rendererPctMean)}% (${m.rendererPct.map(v => ms(v)).join('/')})`, `${ms(m.summary.mainThreadPctMean)}%`, `${ms(shared * m.cpu.cores)}%`, `${ms(m.cpu.machineBusyPct)}%`, `${ms((m.cpu.byGroupPct.other ?? 0))}%`]
       })
     ]))
     if (meshes[0].join !== 'together') out.push('  joins in = for the 2nd, 3rd, ... participant: its click -> everyone decoding everyone, ms')
@@ -738,7 +753,7 @@ function printReport (b: BaselineResult, f: JoinResult | undefined, meshes: Mesh
     out.push('  timeouts = members a page dropped during the window for silence (room presence timeout);')
     out.push('  freezes = freezeCount/totalFreezesDuration deltas summed over streams; enc cpu-limited = share of the window senders\' encoders')
     out.push('  spent with qualityLimitationReason cpu; renderer cpu = CDP Performance.getMetrics ProcessTime delta of each page\'s renderer')
-    out.push('  (WebRTC encode/decode run there), % of one core; chromium shared = browser, GPU (compositing) and utility processes from')
+    out.push('  (WebRTC encode/decode run there), % of one core; main thread = its ThreadTime (JS: libp2p and the app); chromium shared = browser, GPU (compositing) and utility processes from')
     out.push('  /proc, % of one core; machine busy and other procs (everything not started by this bench) = % of all cores, /proc/stat')
     for (const m of meshes) if (m.error != null) out.push(`  N=${m.n}: ${m.error}`)
   }
