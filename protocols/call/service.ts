@@ -6,7 +6,7 @@ import { toHex } from '../room-key/index.js'
 import { NotAMemberError } from '../room/index.js'
 import { CALL_PROTOCOL } from './index.js'
 import { CallHello, Signal } from './pb/call.js'
-import { PeerSession } from './session.js'
+import { PeerSession, videoBudgetFor } from './session.js'
 import type { Call, CallEvents, CallOptions, CallServiceApi, CallServiceComponents, CallServiceInit, PathInfo, StreamKind } from './index.js'
 import type { MemberInfo, Room } from '../room/index.js'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -238,6 +238,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
       () => {
         // close first: its 'closed' must not be the last word about a member that simply takes no calls
         session.close()
+        this.rebudget()
         this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'no-call' } })
       })
     const session: PeerSession = new PeerSession({
@@ -255,6 +256,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     const entry = { session, channel }
     this.sessions.set(key, entry)
     this.safeDispatchEvent('peer-state', { detail: { peerId, state: 'calling' } })
+    this.rebudget()
     // say what we send and what is on; this also opens the stream, and finds out if the peer takes calls at all
     channel.send({ tracks: this.trackInfos(), state: this.mediaState })
     void this.ensureDirect(peerId)
@@ -304,6 +306,14 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     this.sessions.delete(key)
     entry.channel.close()
     entry.session.close()
+    this.rebudget()
+  }
+
+  /** The camera video each session sends, by the size of the call (members that take no call do not count). */
+  private rebudget (): void {
+    const live = [...this.sessions.values()].filter(e => e.session.state !== 'closed')
+    const budget = videoBudgetFor(live.length + 1)
+    for (const { session } of live) session.setVideoBudget(budget)
   }
 
   /** Signals from the stream the other side opened. */
@@ -318,6 +328,7 @@ class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
       session.handle(msg)
       if (msg.bye === true) {
         this.sessions.delete(peerId.toString())
+        this.rebudget()
         return
       }
     }

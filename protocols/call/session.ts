@@ -57,6 +57,38 @@ export function withStartBitrate (sdp: string, kbps: number): string {
   return final.join('\r\n')
 }
 
+/** What one participant's camera video to each other participant may use. */
+export interface VideoBudget {
+  /** Send at the camera's size divided by this. */
+  scaleDownBy: number
+  /** Bitrate ceiling, kbit/s. */
+  maxKbps: number
+}
+
+/**
+ * The camera video each participant sends each other one, by the number of people in the call (self included). A
+ * full mesh encodes and uploads one stream per other participant, so both the encoders' CPU and the upload grow
+ * with the call: up to 3 people send 720p; at 4, 480p (853x480 from a 720p camera: each person then encodes
+ * three streams, about as much as two at 720p); beyond, 360p.
+ */
+export const MESH_VIDEO_BUDGET: Array<{ upTo: number } & VideoBudget> = [
+  { upTo: 3, scaleDownBy: 1, maxKbps: 2_500 },
+  { upTo: 4, scaleDownBy: 1.5, maxKbps: 1_200 },
+  { upTo: Infinity, scaleDownBy: 2, maxKbps: 700 }
+]
+
+export function videoBudgetFor (participants: number): VideoBudget {
+  const { scaleDownBy, maxKbps } = MESH_VIDEO_BUDGET.find(b => participants <= b.upTo) ?? MESH_VIDEO_BUDGET[MESH_VIDEO_BUDGET.length - 1]
+  return { scaleDownBy, maxKbps }
+}
+
+/**
+ * How long a new camera sender keeps its resolution before frame rate may give way, ms. An encoder that starts
+ * under 'balanced' often picks 360p and needs ~4 s to climb (bench:call: 18 of 30 joins); held at full
+ * resolution it starts there. Afterwards 'balanced' lets a busy CPU cost resolution before smoothness.
+ */
+const HOLD_RESOLUTION_MS = 6_000
+
 export class PeerSession extends TypedEventEmitter<CallEvents> {
   readonly pc: RTCPeerConnection
   readonly peerId: PeerId
@@ -72,6 +104,9 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
   private disconnectedTimer?: ReturnType<typeof setTimeout>
   private restarts = 0
   private closed = false
+  private videoBudget: VideoBudget = videoBudgetFor(2)
+  private holdUntil = 0
+  private holdTimer?: ReturnType<typeof setTimeout>
   state: 'calling' | 'connected' | 'reconnecting' | 'unreachable' | 'closed' = 'calling'
 
   constructor (init: SessionInit) {
@@ -106,13 +141,36 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
     if (stream == null || this.closed) return
     const senders = stream.getTracks().map(track => this.pc.addTrack(track, stream))
     this.senders.set(kind, senders)
-    for (const sender of senders) {
-      if (sender.track?.kind !== 'video') continue
+    if (kind === 'camera' && this.holdUntil === 0) {
+      this.holdUntil = Date.now() + HOLD_RESOLUTION_MS
+      this.holdTimer = setTimeout(() => { this.applyVideoParams('camera') }, HOLD_RESOLUTION_MS)
+    }
+    this.applyVideoParams(kind)
+  }
+
+  /** Set by the call from the number of people in it (`videoBudgetFor`). */
+  setVideoBudget (budget: VideoBudget): void {
+    if (budget.scaleDownBy === this.videoBudget.scaleDownBy && budget.maxKbps === this.videoBudget.maxKbps) return
+    this.videoBudget = budget
+    this.applyVideoParams('camera')
+  }
+
+  private applyVideoParams (kind: StreamKind): void {
+    if (this.closed) return
+    for (const sender of this.senders.get(kind) ?? []) {
+      if (sender.track?.kind !== 'video' || typeof sender.getParameters !== 'function') continue
       const params = sender.getParameters()
       if (params.encodings == null || params.encodings.length === 0) params.encodings = [{}]
-      // keep resolution and let frame rate give way first for the camera; the other way round for text on screens
-      params.degradationPreference = kind === 'screen' ? 'maintain-resolution' : 'balanced'
-      sender.setParameters(params).catch(() => {})
+      if (kind === 'camera') {
+        params.encodings[0].scaleResolutionDownBy = this.videoBudget.scaleDownBy
+        params.encodings[0].maxBitrate = this.videoBudget.maxKbps * 1_000
+        // smooth motion matters more than detail for faces, once the encoder has started at full size
+        params.degradationPreference = Date.now() < this.holdUntil ? 'maintain-resolution' : 'balanced'
+      } else {
+        // text on a shared screen must stay readable: frame rate gives way first
+        params.degradationPreference = 'maintain-resolution'
+      }
+      sender.setParameters(params).catch((err: any) => { this.init.log.trace('sender parameters for %p not set - %e', this.peerId, err) })
     }
   }
 
@@ -249,6 +307,7 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
     this.setState('closed')
     this.closed = true
     clearTimeout(this.disconnectedTimer)
+    clearTimeout(this.holdTimer)
     this.pc.close()
   }
 }
