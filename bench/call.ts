@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { withStartBitrate } from '../protocols/call/session.js'
 import { launch, CHROMIUM } from '../test/helpers/browser.js'
 import { cleanup, run, sleep, startRelay, type RelayProc } from '../test/helpers/procs.js'
-import { between, snapshot, type CpuWindow } from './call-cpu.js'
+import { between, snapshot, type CpuWindow } from './cpu.js'
 import { baselineRun, clickJoin, installProbe, meshSample, meshState, readProbe, stopProbe, type BaselineRun, type MeshPeerSample, type ProbeState } from './call-page.js'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 

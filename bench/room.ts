@@ -6,12 +6,12 @@
  *
  * Options: node dist/bench/room.js [--sizes 2,5,10] [--rounds 3] [--chat-peers 8] [--chat-rate 20] [--chat-seconds 15] [--chat-settle 1000]
  */
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem, platform, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cleanup, run, sleep, startPeer, startRelay, type FreeflowEvent, type Proc, type RelayProc } from '../test/helpers/procs.js'
+import { allProcs, machineCpu, readProc, type ProcInfo } from './cpu.js'
 
 const GOALS = {
   /** Every member sees every other one within this many ms of starting `join`, at N = 10. */
@@ -61,50 +61,11 @@ function ms (v: number | null | undefined): string {
 // Every peer runs on this one machine, so start-up and joining compete for its cores, and so do any other
 // processes on it (other test runs): a round records how busy the machine was and who used the time.
 
-const TICK_MS = (() => {
-  const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim())
-  return Number.isFinite(hz) && hz > 0 ? 1_000 / hz : 10
-})()
-
-/** Busy and total CPU time of the whole machine (all cores), in ms. */
-function machineCpu (): { busy: number, total: number } {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
-    const total = fields.reduce((a, b) => a + b, 0)
-    const idle = fields[3] + (fields[4] ?? 0)
-    return { busy: (total - idle) * TICK_MS, total: total * TICK_MS }
-  } catch {
-    return { busy: 0, total: 0 }
-  }
-}
-
 /** CPU time (user + system) a process has used so far, in ms; 0 once it is gone. */
 function procCpu (p: Proc): number {
   const pid = p.child.pid
   if (pid == null || !p.running) return 0
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
-  } catch {
-    return 0
-  }
-}
-
-/** CPU ms used so far by every process on the machine, by pid (with its command line). */
-function allProcessCpu (): Map<number, { cpu: number, cmd: string }> {
-  const out = new Map<number, { cpu: number, cmd: string }>()
-  let pids: string[] = []
-  try { pids = readdirSync('/proc').filter(d => /^\d+$/.test(d)) } catch {}
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 120)
-      out.set(Number(pid), { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_MS, cmd })
-    } catch {}
-  }
-  return out
+  return readProc(pid)?.cpuMs ?? 0
 }
 
 function ownCpu (): number {
@@ -131,12 +92,12 @@ class CpuWindow {
   private readonly machine = machineCpu()
   private readonly harness = ownCpu()
   private readonly before = new Map<Proc, number>()
-  private readonly everything?: Map<number, { cpu: number, cmd: string }>
+  private readonly everything?: Map<number, ProcInfo>
 
   /** procs already running when the window opens; ones started later count from 0. */
   constructor (procs: Proc[], options: { whoElse?: boolean } = {}) {
     procs.forEach(p => this.before.set(p, procCpu(p)))
-    if (options.whoElse === true) this.everything = allProcessCpu()
+    if (options.whoElse === true) this.everything = allProcs()
   }
 
   /** Close the window; call while the processes still run. */
@@ -153,8 +114,8 @@ class CpuWindow {
     let topOther: CpuUse['topOther']
     if (this.everything != null && otherMs > wallMs * cpus().length * DISTURBED_PCT / 100) {
       const ours = new Set([process.pid, ...[...peers, ...relays].map(p => p.child.pid)])
-      topOther = [...allProcessCpu()].filter(([pid]) => !ours.has(pid))
-        .map(([pid, { cpu, cmd }]) => ({ pid, cmd, cpuMs: Math.round(cpu - (this.everything?.get(pid)?.cpu ?? 0)) }))
+      topOther = [...allProcs()].filter(([pid]) => !ours.has(pid))
+        .map(([pid, { cpuMs, cmd }]) => ({ pid, cmd: cmd.slice(0, 120), cpuMs: Math.round(cpuMs - (this.everything?.get(pid)?.cpuMs ?? 0)) }))
         .sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5)
     }
     return {

@@ -1,6 +1,6 @@
 /**
- * CPU accounting for `npm run bench:call` from Linux /proc: the whole machine, and every process under this one
- * (the chromium that playwright launched, the relay). Zeros where /proc is missing.
+ * CPU accounting for the benches from Linux /proc: the whole machine, and every process on it or under this one
+ * (the chromium that playwright launched, relays, peers). Zeros where /proc is missing.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -31,7 +31,8 @@ export interface ProcInfo {
   cmd: string
 }
 
-function readProc (pid: number): ProcInfo | undefined {
+/** One process's CPU use so far, or undefined once it is gone. */
+export function readProc (pid: number): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
