@@ -6,11 +6,13 @@
 import { createInterface } from 'node:readline'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { existsSync } from 'node:fs'
+import { access, constants, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateRoomKey, InvalidRoomKeyError, parseRoomKey } from '../protocols/room-key/index.js'
 import { InvalidBootstrapAddressError, keepBootstrapped, parseBootstrap } from '../protocols/bootstrap.js'
 import { createPeer } from './peer.js'
+import { OutputDirError, Recorder, recorderServices, sessionDir, type RecorderNode } from './record.js'
 import { defaultDataDir, loadIdentity } from './identity.js'
 import { createRelay, DEFAULT_LIMITS } from '../relay/relay.js'
 import type { ChatMessage } from '../protocols/room/index.js'
@@ -24,6 +26,8 @@ const USAGE = `usage:
   freeflow room new                      print a fresh room key
   freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
                  [--webrtc-bind <ip>]
+  freeflow record <roomKey> --bootstrap <multiaddr>... --out <dir> [--name <name>] [--listen <multiaddr>...]
+                 [--data-dir <dir>] [--json] [--webrtc-bind <ip>]
   freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
                  [--http <host:port>] [--json] [--print-link]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
@@ -144,6 +148,88 @@ async function joinCommand (args: string[]): Promise<void> {
   })
 }
 
+/** Make sure --out exists and takes files, before anything joins the room. */
+async function writableDir (dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+    await access(dir, constants.W_OK | constants.X_OK)
+  } catch (err: any) {
+    throw new OutputDirError(`--out ${dir} is not a folder we can write to (${err.code ?? err.message})`)
+  }
+}
+
+async function recordCommand (args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    name: { type: 'string', default: 'Recorder' },
+    bootstrap: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    listen: { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+    'webrtc-bind': { type: 'string' },
+    json: { type: 'boolean', default: false }
+  })
+  if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
+  const roomKey = positionals[0]
+  await parseRoomKey(roomKey)
+  const name = String(values.name).trim()
+  if (name === '') throw new UsageError('--name must not be empty')
+  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
+  if (bootstrap.length === 0) throw new UsageError('at least one --bootstrap <multiaddr> is needed to find the room')
+  bootstrap.forEach(parseBootstrap)
+  if (values.out == null) throw new UsageError('--out <dir> is required: where the recordings go')
+  const outDir = String(values.out)
+  await writableDir(outDir)
+  const out = printer(values.json === true)
+
+  const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('recorder')))
+  const node = await createPeer({
+    privateKey,
+    listen: values.listen as string[] | undefined,
+    webrtcBind: values['webrtc-bind'] as string | undefined,
+    services: recorderServices()
+  }) as RecorderNode
+  const shutdown = new AbortController()
+  keepBootstrapped(node, bootstrap, {
+    signal: shutdown.signal,
+    onStatus: (s) => {
+      if (s.connected) out({ event: 'bootstrap', addr: s.addr, connected: true }, `connected to ${s.addr}`)
+      else out({ event: 'bootstrap', addr: s.addr, connected: false, error: s.error }, `cannot reach ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
+    }
+  })
+  const room = await node.services.room.join(roomKey, { name, role: 'recorder' })
+  const dir = await sessionDir(outDir, room)
+  // everyone is told before anything of theirs is written
+  await room.setRecording(true)
+  const recorder = new Recorder({ node, room, dir, name, onEvent: (e, human) => { out(e, human) } })
+  room.addEventListener('peer:join', ({ detail }) => {
+    out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role },
+      `* ${detail.name} joined${detail.role === 'recorder' ? ' (another recorder)' : ''}`)
+  })
+  room.addEventListener('peer:leave', ({ detail }) => {
+    out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason }, `* ${detail.name} left`)
+  })
+  await recorder.start()
+  out({ event: 'ready', peerId: node.peerId.toString(), room: room.shortName, dir, manifest: recorder.manifestPath },
+    `recording room ${room.shortName} into ${dir} as ${name} (${node.peerId.toString()}); Ctrl-C to stop`)
+
+  // a hostile or broken peer must not end a recording: whatever escapes is reported, the files stay open
+  const survive = (err: any): void => {
+    out({ event: 'warning', message: String(err?.message ?? err) }, `warning: ${String(err?.message ?? err)}`)
+  }
+  process.on('uncaughtException', survive)
+  process.on('unhandledRejection', survive)
+
+  onSignals(async () => {
+    const manifest = await recorder.stop()
+    out({ event: 'stopped', manifest: recorder.manifestPath, files: manifest.files.length },
+      `stopped: ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, manifest ${recorder.manifestPath}`)
+    await room.setRecording(false).catch(() => {})
+    await room.leave()
+    shutdown.abort()
+    await node.stop()
+  })
+}
+
 function parseHostPort (text: string): { host: string, port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text)
   if (m == null) throw new UsageError(`--http expects host:port, got '${text}'`)
@@ -227,6 +313,7 @@ export async function main (argv: string[]): Promise<number> {
       case 'room': await roomCommand(rest); return 0
       case 'join': await joinCommand(rest); return -1
       case 'relay': await relayCommand(rest); return -1
+      case 'record': await recordCommand(rest); return -1
       case '--help': case '-h': case 'help': process.stdout.write(USAGE + '\n'); return 0
       case undefined: process.stderr.write(USAGE + '\n'); return 2
       default: throw new UsageError(`unknown command '${command}'`)
@@ -236,7 +323,7 @@ export async function main (argv: string[]): Promise<number> {
       process.stderr.write(`freeflow: ${err.message}\n${USAGE}\n`)
       return 2
     }
-    if (err instanceof InvalidRoomKeyError || err instanceof InvalidBootstrapAddressError) {
+    if (err instanceof InvalidRoomKeyError || err instanceof InvalidBootstrapAddressError || err instanceof OutputDirError) {
       process.stderr.write(`freeflow: ${err.message}\n`)
       return 2
     }

@@ -7,7 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 
 export const IDENTITY_FILE = 'identity.key'
 
-export function defaultDataDir (what: 'peer' | 'relay'): string {
+export function defaultDataDir (what: 'peer' | 'relay' | 'recorder'): string {
   const base = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share')
   return join(base, 'freeflow', what)
 }

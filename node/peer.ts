@@ -16,6 +16,8 @@ export interface PeerInit {
   /** Address WebRTC (node-datachannel) gathers candidates on. @default 127.0.0.1 on a machine with no other interface */
   webrtcBind?: string
   room?: RoomServiceInit
+  /** Services added to the overlay's (the recorder adds the call service). */
+  services?: Record<string, (components: any) => unknown>
 }
 
 /**
@@ -30,7 +32,7 @@ export function defaultWebRTCBind (): string | undefined {
 export type PeerNode = Libp2p<{ room: RoomServiceApi } & Record<string, any>>
 
 export async function createPeer (init: PeerInit): Promise<PeerNode> {
-  return await createLibp2p(overlayOptions({
+  const options = overlayOptions({
     role: 'peer',
     privateKey: init.privateKey,
     listen: init.listen ?? DEFAULT_PEER_LISTEN,
@@ -39,5 +41,7 @@ export async function createPeer (init: PeerInit): Promise<PeerNode> {
     rtcExtra: (init.webrtcBind ?? defaultWebRTCBind()) != null ? { bindAddress: init.webrtcBind ?? defaultWebRTCBind() } : undefined,
     room: init.room,
     transports: [tcp()]
-  })) as PeerNode
+  })
+  options.services = { ...options.services, ...init.services }
+  return await createLibp2p(options) as PeerNode
 }

@@ -1,0 +1,361 @@
+/**
+ * `freeflow record`: a member of the room, marked as a recorder for everyone, that receives every participant's
+ * audio and video and writes each track as it came off the wire (no transcoding) to its own WebM file, with a
+ * manifest.json that says whose track each file is. werift's RTCPeerConnection (node/werift-pc.ts) does the media;
+ * its WebM writer (werift/nonstandard MediaRecorder: jitter buffer, depacketizer, Matroska muxer) writes the
+ * files and, when a file is closed, its Duration.
+ */
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { MediaRecorder } from 'werift/nonstandard'
+import { callService, type Call, type CallServiceApi, type RemoteTrackEvent, type TrackKind } from '../protocols/call/index.js'
+import { finishWebm } from './webm-finish.js'
+import { RTCPeerConnectionForNode } from './werift-pc.js'
+import type { PeerNode } from './peer.js'
+import type { MemberInfo, Room } from '../protocols/room/index.js'
+import type { PeerId } from '@libp2p/interface'
+import type { MediaStreamTrack as WeriftTrack, RtpPacket } from 'werift'
+
+/** Ask for a keyframe this often until one arrives, in ms: a file must begin with one to be decodable. */
+const KEYFRAME_RETRY = 500
+/** Longest part of a display name that goes into a file name. */
+const MAX_NAME_IN_FILE = 32
+
+/** --out is not a folder this process can write to. */
+export class OutputDirError extends Error {
+  static readonly name = 'OutputDirError'
+  readonly name = 'OutputDirError'
+}
+
+export type RecorderNode = PeerNode & { services: { call: CallServiceApi } }
+
+/** The services a recorder adds to a peer node. */
+export function recorderServices (): Record<string, (components: any) => unknown> {
+  return { call: callService() }
+}
+
+export interface ManifestFile {
+  peerId: string
+  name: string
+  kind: TrackKind
+  /** 'vp8', 'vp9' or 'opus': what the participant's browser sent, written as it came. */
+  codec: string
+  /** Path relative to the manifest. */
+  file: string
+  /** When the first frame written arrived (ISO 8601). */
+  start: string
+  /** When the last frame arrived; null while the file is open. */
+  end: string | null
+  /** Picture size in the first keyframe (video only). */
+  width?: number
+  height?: number
+}
+
+export interface Manifest {
+  version: 1
+  room: string
+  recorder: { peerId: string, name: string }
+  start: string
+  stop: string | null
+  files: ManifestFile[]
+}
+
+export type RecorderEvent =
+  | { event: 'track:start', peer: string, name: string, kind: TrackKind, codec: string, file: string }
+  | { event: 'track:end', peer: string, name: string, kind: TrackKind, file: string, durationMs: number }
+  | { event: 'warning', peer?: string, message: string }
+
+export interface RecorderInit {
+  node: RecorderNode
+  room: Room
+  /** The session folder; created by the caller. */
+  dir: string
+  name: string
+  iceServers?: RTCIceServer[]
+  onEvent(event: RecorderEvent, human: string): void
+}
+
+/** Where a keyframe starts in a VP8 or VP9 RTP payload, and the picture size it carries when it says. */
+export function keyframeInfo (codec: string, p: Uint8Array): { width?: number, height?: number } | undefined {
+  if (p.length < 1) return undefined
+  if (codec === 'vp8') {
+    // RFC 7741: payload descriptor, then the VP8 payload header of a partition start
+    const x = (p[0] & 0x80) !== 0
+    const start = (p[0] & 0x10) !== 0 && (p[0] & 0x07) === 0
+    let i = 1
+    if (x) {
+      if (p.length < 2) return undefined
+      const ext = p[1]
+      i = 2
+      if ((ext & 0x80) !== 0) i += (p[i] & 0x80) !== 0 ? 2 : 1
+      if ((ext & 0x40) !== 0) i++
+      if ((ext & 0x30) !== 0) i++
+    }
+    if (!start || i >= p.length || (p[i] & 0x01) !== 0) return undefined
+    if (p.length >= i + 10 && p[i + 3] === 0x9d && p[i + 4] === 0x01 && p[i + 5] === 0x2a) {
+      return { width: (p[i + 6] | (p[i + 7] << 8)) & 0x3fff, height: (p[i + 8] | (p[i + 9] << 8)) & 0x3fff }
+    }
+    return {}
+  }
+  if (codec === 'vp9') {
+    // draft-ietf-payload-vp9: I P L F B E V Z; a keyframe is the start of a frame that is not inter-predicted
+    const b = p[0]
+    const inter = (b & 0x40) !== 0
+    const begin = (b & 0x08) !== 0
+    if (inter || !begin) return undefined
+    let i = 1
+    if ((b & 0x80) !== 0) i += (p[i] & 0x80) !== 0 ? 2 : 1
+    if ((b & 0x20) !== 0) i += (b & 0x10) !== 0 ? 1 : 2
+    if ((b & 0x02) !== 0 && i < p.length) {
+      const ss = p[i]
+      const layers = (ss >> 5) + 1
+      if ((ss & 0x10) !== 0 && p.length >= i + 1 + layers * 4) {
+        // the largest spatial layer is the picture size
+        const at = i + 1 + (layers - 1) * 4
+        return { width: (p[at] << 8) | p[at + 1], height: (p[at + 2] << 8) | p[at + 3] }
+      }
+    }
+    return {}
+  }
+  return undefined
+}
+
+/** A name as it may appear in a file name: letters, digits, '-' and '_' only. */
+export function safeName (name: string): string {
+  const s = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, MAX_NAME_IN_FILE)
+  return s === '' ? 'anonymous' : s
+}
+
+/** The last 8 characters of a PeerId: they differ between peers (the first ones are the key type). */
+export function shortPeerId (peerId: PeerId | string): string {
+  return peerId.toString().slice(-8)
+}
+
+/** One remote track going to one file. */
+class TrackFile {
+  state: 'waiting' | 'armed' | 'writing' | 'closed' = 'waiting'
+  entry?: ManifestFile
+  private recorder?: MediaRecorder
+  private pliTimer?: ReturnType<typeof setInterval>
+  private firstAt = 0
+  private lastAt = 0
+  private readonly unsubscribe: () => void
+  private closing?: Promise<void>
+  private abs?: string
+  /** Picture size in the first keyframe; the writer's header says 640x360 until the file is finished. */
+  private size?: { width: number, height: number }
+
+  constructor (
+    readonly peerId: string,
+    readonly name: string,
+    readonly kind: TrackKind,
+    readonly track: WeriftTrack,
+    private readonly receiver: { sendRtcpPLI(ssrc: number): Promise<void> } | undefined,
+    private readonly path: (codec: string) => { abs: string, rel: string },
+    private readonly onStart: (file: TrackFile) => void,
+    private readonly onWarning: (message: string) => void
+  ) {
+    const sub = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      try {
+        this.onRtp(rtp)
+      } catch (err: any) {
+        this.onWarning(`a packet from ${name} could not be handled: ${err.message}`)
+      }
+    })
+    this.unsubscribe = () => { sub.unSubscribe() }
+  }
+
+  private get codec (): string {
+    return (this.track.codec?.mimeType.split('/')[1] ?? '').toLowerCase()
+  }
+
+  private onRtp (rtp: RtpPacket): void {
+    if (this.state === 'closed') return
+    const now = Date.now()
+    this.lastAt = now
+    if (this.state === 'writing') return
+    if (this.state === 'waiting') {
+      const codec = this.codec
+      if (codec !== 'vp8' && codec !== 'vp9' && codec !== 'opus') {
+        this.onWarning(`${this.name}'s ${this.kind} uses ${codec === '' ? 'an unknown codec' : codec}, which a WebM file cannot hold; not recorded`)
+        void this.close()
+        return
+      }
+      // The writer subscribes to the track from here on, so it sees every packet after this one. It drops video
+      // until a keyframe; so does the check below, so that the file and the manifest start at the same frame.
+      this.open(codec)
+      if (this.track.kind === 'audio') this.begin(now)
+      else {
+        this.requestKeyframe(rtp.header.ssrc)
+        this.pliTimer = setInterval(() => { this.requestKeyframe(rtp.header.ssrc) }, KEYFRAME_RETRY)
+      }
+      return
+    }
+    const key = keyframeInfo(this.entry!.codec, rtp.payload)
+    if (key == null) return
+    clearInterval(this.pliTimer)
+    if (key.width != null) this.size = { width: key.width, height: key.height! }
+    this.begin(now)
+  }
+
+  private requestKeyframe (ssrc: number): void {
+    this.receiver?.sendRtcpPLI(ssrc).catch(() => {})
+  }
+
+  /** Create the file and its writer. */
+  private open (codec: string): void {
+    const { abs, rel } = this.path(codec)
+    this.abs = abs
+    this.recorder = new MediaRecorder({
+      path: abs,
+      tracks: [this.track],
+      // one track per file: no lip sync across tracks to wait for; RTP time needs no sender report to start
+      disableLipSync: true,
+      disableNtp: true
+    } as any)
+    this.recorder.onError.subscribe((err: Error) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
+    this.state = 'armed'
+    this.entry = { peerId: this.peerId, name: this.name, kind: this.kind, codec, file: rel, start: '', end: null }
+  }
+
+  /** The first frame the file holds arrived. */
+  private begin (now: number): void {
+    this.firstAt = now
+    this.state = 'writing'
+    this.entry!.start = new Date(now).toISOString()
+    if (this.size != null) Object.assign(this.entry!, this.size)
+    this.onStart(this)
+  }
+
+  /** Close the file: the writer flushes, writes Cues, and patches Duration and the segment size. */
+  async close (): Promise<{ durationMs: number } | undefined> {
+    this.closing ??= (async () => {
+      this.state = 'closed'
+      clearInterval(this.pliTimer)
+      this.unsubscribe()
+      if (this.recorder == null) return
+      await this.recorder.stop()
+      if (this.firstAt > 0) {
+        this.entry!.end = new Date(this.lastAt).toISOString()
+        await finishWebm(this.abs!, this.size).catch((err: any) => { this.onWarning(`finishing ${this.entry!.file} failed: ${err.message}`) })
+      }
+      // opened, but no keyframe ever came: a file with nothing in it is no recording
+      else if (this.abs != null) await unlink(this.abs).catch(() => {})
+    })()
+    await this.closing
+    return this.entry != null && this.firstAt > 0 ? { durationMs: this.lastAt - this.firstAt } : undefined
+  }
+}
+
+export class Recorder {
+  readonly manifest: Manifest
+  private readonly init: RecorderInit
+  private call?: Call
+  private readonly files = new Set<TrackFile>()
+  private readonly usedNames = new Set<string>()
+  private manifestWrite: Promise<void> = Promise.resolve()
+
+  constructor (init: RecorderInit) {
+    this.init = init
+    this.manifest = {
+      version: 1,
+      room: init.room.shortName,
+      recorder: { peerId: init.node.peerId.toString(), name: init.name },
+      start: new Date().toISOString(),
+      stop: null,
+      files: []
+    }
+  }
+
+  get manifestPath (): string {
+    return join(this.init.dir, 'manifest.json')
+  }
+
+  /** Join the call as a receiver: nothing is sent, everything received is written. */
+  async start (): Promise<void> {
+    const { node, room } = this.init
+    await this.writeManifest()
+    this.call = node.services.call.join(room, {
+      RTCPeerConnection: RTCPeerConnectionForNode,
+      rtcConfiguration: { iceServers: this.init.iceServers ?? [] }
+    })
+    this.call.setMediaState({ mic: false, camera: false, screen: false })
+    this.call.addEventListener('track', ({ detail }) => { this.onTrack(detail) })
+    this.call.addEventListener('track:removed', ({ detail }) => {
+      for (const f of this.files) if (f.track === (detail.track as unknown)) void this.closeFile(f)
+    })
+    this.call.addEventListener('peer-state', ({ detail }) => {
+      if (detail.state === 'closed') this.closePeer(detail.peerId.toString())
+    })
+    room.addEventListener('peer:leave', ({ detail }) => { this.closePeer(detail.peerId.toString()) })
+  }
+
+  private memberName (peerId: PeerId): string {
+    return this.init.room.members().find((m: MemberInfo) => m.peerId.equals(peerId))?.name ?? 'anonymous'
+  }
+
+  private onTrack (detail: RemoteTrackEvent): void {
+    const track = detail.track as unknown as WeriftTrack
+    for (const f of this.files) if (f.track === track && f.state !== 'closed') return
+    const peer = detail.peerId.toString()
+    const name = this.memberName(detail.peerId)
+    const receiver = this.call?.peerConnection(detail.peerId)?.getReceivers().find(r => (r.track as unknown) === track) as any
+    const file: TrackFile = new TrackFile(peer, name, detail.kind, track, receiver,
+      (codec) => {
+        const base = `${shortPeerId(peer)}-${safeName(name)}-${detail.kind}`
+        let rel = `${base}.webm`
+        for (let n = 2; this.usedNames.has(rel); n++) rel = `${base}-${n}.webm`
+        this.usedNames.add(rel)
+        return { abs: join(this.init.dir, rel), rel }
+      },
+      (f) => {
+        this.manifest.files.push(f.entry!)
+        void this.writeManifest()
+        this.init.onEvent({ event: 'track:start', peer, name, kind: f.kind, codec: f.entry!.codec, file: f.entry!.file },
+          `recording ${name}'s ${f.kind} (${f.entry!.codec}) to ${f.entry!.file}`)
+      },
+      (message) => { this.init.onEvent({ event: 'warning', peer, message }, `warning: ${message}`) })
+    this.files.add(file)
+  }
+
+  private closePeer (peer: string): void {
+    for (const f of this.files) if (f.peerId === peer) void this.closeFile(f)
+  }
+
+  private async closeFile (f: TrackFile): Promise<void> {
+    if (f.state === 'closed' && !this.files.has(f)) return
+    this.files.delete(f)
+    const result = await f.close()
+    if (result == null || f.entry == null) return
+    await this.writeManifest()
+    this.init.onEvent({ event: 'track:end', peer: f.peerId, name: f.name, kind: f.kind, file: f.entry.file, durationMs: result.durationMs },
+      `closed ${f.entry.file} (${(result.durationMs / 1000).toFixed(1)} s)`)
+  }
+
+  /** The manifest on disk is always whole: written beside and renamed over, after every change. */
+  private async writeManifest (): Promise<void> {
+    this.manifestWrite = this.manifestWrite.then(async () => {
+      const tmp = this.manifestPath + '.tmp'
+      await writeFile(tmp, JSON.stringify(this.manifest, null, 2) + '\n')
+      await rename(tmp, this.manifestPath)
+    })
+    await this.manifestWrite
+  }
+
+  /** Close every file, then hang up; the manifest is final when this resolves. */
+  async stop (): Promise<Manifest> {
+    await Promise.all([...this.files].map(async f => { await this.closeFile(f) }))
+    this.call?.hangUp()
+    this.manifest.stop = new Date().toISOString()
+    await this.writeManifest()
+    return this.manifest
+  }
+}
+
+/** The session folder for a recording started now: `<out>/<room>-<start, ISO 8601 without colons>`. */
+export async function sessionDir (out: string, room: Room, start = new Date()): Promise<string> {
+  const stamp = start.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  const dir = join(out, `${room.shortName}-${stamp}`)
+  await mkdir(dir, { recursive: true })
+  return dir
+}
