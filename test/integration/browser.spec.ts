@@ -159,6 +159,26 @@ describe('video calls in the browser', function () {
     }, ids[0], { timeout: 10_000 })
   })
 
+  it('the one who speaks is highlighted for the others, and a muted one never is', async () => {
+    const [ada, bo, cy] = people
+    // the fake microphone beeps: with only Bo's microphone on, Bo is the only one who can be heard
+    for (const p of [ada, cy]) await p.page.getByTestId('toggle-mic').click()
+    const speakers = async (p: Participant): Promise<string[]> => p.page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid=tile].speaking')].map(t => (t as HTMLElement).dataset.peerId ?? ''))
+    try {
+      for (const p of [ada, cy]) {
+        await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.classList.contains('speaking') === true, ids[1], { timeout: 15_000, polling: 50 })
+      }
+      // and for a few seconds nobody else is highlighted anywhere
+      for (let i = 0; i < 20; i++) {
+        for (const p of [ada, bo, cy]) expect((await speakers(p)).filter(id => id !== ids[1])).to.deep.equal([])
+        await sleep(150)
+      }
+    } finally {
+      for (const p of [ada, cy]) await p.page.getByTestId('toggle-mic').click()
+    }
+  })
+
   it('a shared screen reaches the others as a second track', async () => {
     const [ada, bo, cy] = people
     await ada.page.getByTestId('share-screen').click()
