@@ -1,0 +1,195 @@
+/* eslint-env mocha */
+import { execFile } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { expect } from 'aegir/chai'
+import { joinAs, launch, participant, type Participant } from '../helpers/browser.js'
+import { cleanup, Proc, run, sleep, startRelay, tempDir, type FreeflowEvent, type RelayProc } from '../helpers/procs.js'
+import type { Browser, Page } from 'playwright-core'
+
+const exec = promisify(execFile)
+
+interface Probe {
+  streams: Array<{ codec_type: string, codec_name: string, width?: number, height?: number, nb_read_frames?: string }>
+  format: { format_name: string, duration?: string }
+  packets: Array<{ pts_time: string, duration_time?: string }>
+}
+
+/** What ffprobe makes of a file: its streams (with decoded frame counts), container duration and packets. */
+async function probe (file: string): Promise<Probe> {
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-show_packets', '-of', 'json', file], { maxBuffer: 64 << 20 })
+  return JSON.parse(stdout)
+}
+
+/** Decode the whole file; ffmpeg prints nothing at -v error when every frame decodes. */
+async function decodeErrors (file: string): Promise<string> {
+  const { stderr } = await exec('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'])
+  return stderr.trim()
+}
+
+async function peerIdOf (page: Page): Promise<string> {
+  return await page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
+}
+
+/** CPU time a process has used so far (user + system), from /proc. */
+function cpuSeconds (p: Proc): number {
+  const fields = readFileSync(`/proc/${p.child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+function startRecorder (key: string, relay: RelayProc, out: string, extra: string[] = []): Proc {
+  return new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', out,
+    '--data-dir', join(tempDir(), 'rec'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc', ...extra])
+}
+
+describe('freeflow record', function () {
+  this.timeout(240_000)
+  let relay: RelayProc
+  let browser: Browser
+  let key: string
+  let url: string
+  const people: Participant[] = []
+
+  before(async () => {
+    relay = await startRelay()
+    browser = await launch()
+    key = (await run(['room', 'new'])).stdout.trim()
+    url = `${relay.http}/#room=${key}`
+  })
+
+  after(async () => {
+    for (const p of people) {
+      const errors = p.logs.filter(l => l.includes('pageerror'))
+      if (errors.length > 0) console.log(errors.join('\n'))
+    }
+    await browser?.close()
+    await cleanup()
+  })
+
+  it('bad input: one line on stderr and exit code 2', async () => {
+    const out = tempDir()
+    const bootstrap = relay.tcp()
+    const cases: Array<[string, string[], RegExp]> = [
+      ['malformed key', ['record', 'not-a-room-key', '--bootstrap', bootstrap, '--out', out], /key/i],
+      ['bad bootstrap', ['record', key, '--bootstrap', '/ip4/127.0.0.1/tcp/4001', '--out', out], /bootstrap|p2p/i],
+      ['unwritable --out', ['record', key, '--bootstrap', bootstrap, '--out', join(out, 'a-file', 'below')], /--out/]
+    ]
+    writeFileSync(join(out, 'a-file'), 'not a folder')
+    for (const [what, args, says] of cases) {
+      const r = await run(args)
+      expect(r.code, `${what}: ${r.stderr}`).to.equal(2)
+      const lines = r.stderr.trim().split('\n')
+      expect(lines, `${what}: ${r.stderr}`).to.have.lengthOf(1)
+      expect(lines[0]).to.match(/^freeflow: /).and.to.match(says)
+      expect(r.stdout).to.equal('')
+    }
+  })
+
+  it('records each page\'s camera and microphone to its own WebM file, closes a leaver\'s, adds a late joiner\'s, and finalises on SIGINT', async () => {
+    const [ada, bo] = [await participant(browser, url), await participant(browser, url)]
+    people.push(ada, bo)
+    await Promise.all([joinAs(ada, 'Ada'), joinAs(bo, 'Bo')])
+    const ids = [await peerIdOf(ada.page), await peerIdOf(bo.page)]
+    const names = new Map([[ids[0], 'Ada'], [ids[1], 'Bo']])
+
+    const out = tempDir()
+    const rec = startRecorder(key, relay, out)
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    const recId: string = ready.peerId
+
+    // every page shows the recorder as a participant, marked as one
+    for (const p of [ada, bo]) {
+      const tile = p.page.locator(`[data-testid=tile][data-peer-id="${recId}"]`)
+      await tile.waitFor({ timeout: 45_000 })
+      expect(await tile.getAttribute('data-name')).to.equal('Rec')
+      await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.getAttribute('data-role') === 'recorder', recId, { timeout: 20_000 })
+      await p.page.locator('[data-testid=participant][data-name="Rec"]').waitFor({ state: 'attached', timeout: 10_000 })
+    }
+
+    const starts = new Map<string, FreeflowEvent>()
+    for (const id of ids) {
+      for (const kind of ['camera', 'microphone']) {
+        const e = await rec.waitFor(`${names.get(id)}'s ${kind}`, e => e.event === 'track:start' && e.peer === id && e.kind === kind, 60_000)
+        starts.set(`${id}/${kind}`, e)
+      }
+    }
+
+    await sleep(6_000)
+    // a participant who leaves has its files closed (two pages at a time: this machine has two cores)
+    const boLeft = Date.now()
+    await bo.page.getByTestId('leave').click()
+    const boEnds = new Map<string, FreeflowEvent>()
+    for (const kind of ['camera', 'microphone']) {
+      boEnds.set(kind, await rec.waitFor(`end of Bo's ${kind}`, e => e.event === 'track:end' && e.peer === ids[1] && e.kind === kind, 20_000))
+    }
+    await bo.context.close()
+
+    // one who joins later is recorded from when it joins
+    const cy = await participant(browser, url)
+    people.push(cy)
+    await joinAs(cy, 'Cy')
+    const cyId = await peerIdOf(cy.page)
+    for (const kind of ['camera', 'microphone']) {
+      starts.set(`${cyId}/${kind}`, await rec.waitFor(`Cy's ${kind}`, e => e.event === 'track:start' && e.peer === cyId && e.kind === kind, 60_000))
+    }
+    await sleep(6_000)
+    const cpu = cpuSeconds(rec)
+    const stopAt = Date.now()
+    rec.kill('SIGINT')
+    const exit = await rec.exited
+    expect(exit.code, rec.stderr).to.equal(0)
+    const stopped = rec.of('stopped')[0]
+    expect(stopped, JSON.stringify(rec.events.map(e => e.event))).to.not.equal(undefined)
+
+    const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
+    const dir = join(stopped.manifest, '..')
+    expect(dir.startsWith(out)).to.equal(true)
+    expect(manifest.room).to.equal(ready.room)
+    expect(manifest.recorder).to.deep.equal({ peerId: recId, name: 'Rec' })
+    expect(Date.parse(manifest.stop)).to.be.at.least(Date.parse(manifest.start))
+    const listed = manifest.files.map((f: any) => `${f.peerId}/${f.kind}/${f.name}`).sort()
+    expect(listed).to.deep.equal([
+      `${ids[0]}/camera/Ada`, `${ids[0]}/microphone/Ada`, `${ids[1]}/camera/Bo`, `${ids[1]}/microphone/Bo`,
+      `${cyId}/camera/Cy`, `${cyId}/microphone/Cy`
+    ].sort())
+
+    const report: string[] = []
+    for (const f of manifest.files) {
+      const file = join(dir, f.file)
+      expect(f.file).to.match(new RegExp(`^${f.peerId.slice(-8)}-${f.name}-${f.kind}\\.webm$`))
+      const info = await probe(file)
+      expect(info.format.format_name).to.include('webm')
+      expect(info.streams, f.file).to.have.lengthOf(1)
+      const [stream] = info.streams
+      if (f.kind === 'camera') {
+        expect(stream.codec_type).to.equal('video')
+        expect(['vp8', 'vp9']).to.include(stream.codec_name)
+      } else {
+        expect(stream.codec_type).to.equal('audio')
+        expect(stream.codec_name).to.equal('opus')
+      }
+      expect(f.codec).to.equal(stream.codec_name)
+      // the truth, as this test saw it: from the track:start line to SIGINT, or to Bo's click on Leave
+      const started = starts.get(`${f.peerId}/${f.kind}`)!.at
+      const ended = f.peerId === ids[1] ? boLeft : stopAt
+      const truth = (ended - started) / 1000
+      const duration = Number(info.format.duration)
+      report.push(`${f.file}: ${stream.codec_name} ${stream.width != null ? `${stream.width}x${stream.height} ` : ''}${duration.toFixed(2)} s (truth ${truth.toFixed(2)} s), ${stream.nb_read_frames} frames`)
+      expect(Math.abs(duration - truth), `${f.file}: duration ${duration} s, truth ${truth} s`).to.be.below(1)
+      // and Duration says how long the media in the file runs: the end of its last packet
+      const last = info.packets[info.packets.length - 1]
+      const content = Number(last.pts_time) + Number(last.duration_time ?? 0)
+      expect(Math.abs(duration - content), `${f.file}: Duration ${duration} s, last packet ends at ${content} s`).to.be.below(0.2)
+      if (f.kind === 'camera') expect([stream.width, stream.height], f.file).to.deep.equal([f.width, f.height])
+      // files begin with a keyframe and decode throughout
+      expect(await decodeErrors(file), f.file).to.equal('')
+      const frames = Number(stream.nb_read_frames)
+      if (f.kind === 'camera') expect(frames, f.file).to.be.above(truth * 5)
+      else expect(frames, f.file).to.be.above(truth * 25) // 20 ms Opus packets: 50 a second
+      if (f.peerId === ids[1]) expect(boEnds.get(f.kind)!.file).to.equal(f.file)
+    }
+    report.push(`recorder CPU: ${cpu.toFixed(1)} s over ${((stopAt - ready.at) / 1000).toFixed(1)} s`)
+    console.log('      ' + report.join('\n      '))
+  })
+})
