@@ -18,6 +18,8 @@ import type { MediaStreamTrack as WeriftTrack, RtpPacket } from 'werift'
 
 /** Ask for a keyframe this often until one arrives, in ms: a file must begin with one to be decodable. */
 const KEYFRAME_RETRY = 500
+/** Most files open at once for one participant: camera, microphone, screen, and one spare for a track being replaced. */
+const MAX_OPEN_PER_PEER = 4
 /** Longest part of a display name that goes into a file name. */
 const MAX_NAME_IN_FILE = 32
 
@@ -122,7 +124,7 @@ export function keyframeInfo (codec: string, p: Uint8Array): { width?: number, h
 
 /** A name as it may appear in a file name: letters, digits, '-' and '_' only. */
 export function safeName (name: string): string {
-  const s = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, MAX_NAME_IN_FILE)
+  const s = name.normalize('NFKD').replace(/\p{M}+/gu, '').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, MAX_NAME_IN_FILE)
   return s === '' ? 'anonymous' : s
 }
 
@@ -299,6 +301,12 @@ export class Recorder {
     for (const f of this.files) if (f.track === track && f.state !== 'closed') return
     const peer = detail.peerId.toString()
     const name = this.memberName(detail.peerId)
+    // a participant sends a camera, a microphone and maybe a screen; one that sends dozens gets no more files
+    if ([...this.files].filter(f => f.peerId === peer).length >= MAX_OPEN_PER_PEER) {
+      this.init.onEvent({ event: 'warning', peer, message: `${name} sends more than ${MAX_OPEN_PER_PEER} tracks; the ${detail.kind} track is not recorded` },
+        `warning: ${name} sends more than ${MAX_OPEN_PER_PEER} tracks; the ${detail.kind} track is not recorded`)
+      return
+    }
     const receiver = this.call?.peerConnection(detail.peerId)?.getReceivers().find(r => (r.track as unknown) === track) as any
     const file: TrackFile = new TrackFile(peer, name, detail.kind, track, receiver,
       (codec) => {
