@@ -2,14 +2,14 @@
  * `freeflow record`: a member of the room, marked as a recorder for everyone, that receives every participant's
  * audio and video and writes each track as it came off the wire (no transcoding) to its own WebM file, with a
  * manifest.json that says whose track each file is. werift's RTCPeerConnection (node/werift-pc.ts) does the media;
- * its WebM writer (werift/nonstandard MediaRecorder: jitter buffer, depacketizer, Matroska muxer) writes the
- * files and, when a file is closed, its Duration.
+ * werift's recording pieces (jitter buffer, depacketizer, Matroska muxer: node/webm-track.ts) write the files and,
+ * when a file is closed, its Duration; node/webm-finish.ts then fixes what werift leaves off in the header.
  */
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MediaRecorder } from 'werift/nonstandard'
 import { callService, type Call, type CallServiceApi, type RemoteTrackEvent, type TrackKind } from '../protocols/call/index.js'
 import { finishWebm } from './webm-finish.js'
+import { WebmTrackWriter } from './webm-track.js'
 import { RTCPeerConnectionForNode } from './werift-pc.js'
 import type { PeerNode } from './peer.js'
 import type { MemberInfo, Room } from '../protocols/room/index.js'
@@ -137,7 +137,7 @@ export function shortPeerId (peerId: PeerId | string): string {
 class TrackFile {
   state: 'waiting' | 'armed' | 'writing' | 'closed' = 'waiting'
   entry?: ManifestFile
-  private recorder?: MediaRecorder
+  private recorder?: WebmTrackWriter
   private pliTimer?: ReturnType<typeof setInterval>
   private firstAt = 0
   private lastAt = 0
@@ -208,14 +208,8 @@ class TrackFile {
   private open (codec: string): void {
     const { abs, rel } = this.path(codec)
     this.abs = abs
-    this.recorder = new MediaRecorder({
-      path: abs,
-      tracks: [this.track],
-      // one track per file: no lip sync across tracks to wait for; RTP time needs no sender report to start
-      disableLipSync: true,
-      disableNtp: true
-    } as any)
-    this.recorder.onError.subscribe((err: Error) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
+    // one track per file: no lip sync across tracks to wait for; RTP time needs no sender report to start
+    this.recorder = new WebmTrackWriter(abs, this.track, codec as 'vp8' | 'vp9' | 'opus', (err) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
     this.state = 'armed'
     this.entry = { peerId: this.peerId, name: this.name, kind: this.kind, codec, file: rel, start: '', end: null }
   }

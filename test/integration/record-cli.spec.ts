@@ -86,7 +86,7 @@ describe('freeflow record', function () {
     }
   })
 
-  it('records each page\'s camera and microphone to its own WebM file, closes a leaver\'s, adds a late joiner\'s, and finalises on SIGINT', async () => {
+  it('records each page\'s camera and microphone to its own WebM file, a shared screen, closes a leaver\'s, adds a late joiner\'s, and finalises on SIGINT', async () => {
     const [ada, bo] = [await participant(browser, url), await participant(browser, url)]
     people.push(ada, bo)
     await Promise.all([joinAs(ada, 'Ada'), joinAs(bo, 'Bo')])
@@ -115,7 +115,15 @@ describe('freeflow record', function () {
       }
     }
 
-    await sleep(6_000)
+    // a shared screen is a third file, closed when sharing stops (the track leaves its stream: renegotiation)
+    await ada.page.getByTestId('share-screen').click()
+    starts.set(`${ids[0]}/screen`, await rec.waitFor('Ada\'s screen', e => e.event === 'track:start' && e.peer === ids[0] && e.kind === 'screen', 30_000))
+    await sleep(3_000)
+    const screenStopped = Date.now()
+    await ada.page.getByTestId('share-screen').click()
+    const screenEnd = await rec.waitFor('end of Ada\'s screen', e => e.event === 'track:end' && e.peer === ids[0] && e.kind === 'screen', 15_000)
+
+    await sleep(3_000)
     // a participant who leaves has its files closed (two pages at a time: this machine has two cores)
     const boLeft = Date.now()
     await bo.page.getByTestId('leave').click()
@@ -150,7 +158,7 @@ describe('freeflow record', function () {
     expect(Date.parse(manifest.stop)).to.be.at.least(Date.parse(manifest.start))
     const listed = manifest.files.map((f: any) => `${f.peerId}/${f.kind}/${f.name}`).sort()
     expect(listed).to.deep.equal([
-      `${ids[0]}/camera/Ada`, `${ids[0]}/microphone/Ada`, `${ids[1]}/camera/Bo`, `${ids[1]}/microphone/Bo`,
+      `${ids[0]}/camera/Ada`, `${ids[0]}/microphone/Ada`, `${ids[0]}/screen/Ada`, `${ids[1]}/camera/Bo`, `${ids[1]}/microphone/Bo`,
       `${cyId}/camera/Cy`, `${cyId}/microphone/Cy`
     ].sort())
 
@@ -162,7 +170,7 @@ describe('freeflow record', function () {
       expect(info.format.format_name).to.include('webm')
       expect(info.streams, f.file).to.have.lengthOf(1)
       const [stream] = info.streams
-      if (f.kind === 'camera') {
+      if (f.kind === 'camera' || f.kind === 'screen') {
         expect(stream.codec_type).to.equal('video')
         expect(['vp8', 'vp9']).to.include(stream.codec_name)
       } else {
@@ -170,9 +178,12 @@ describe('freeflow record', function () {
         expect(stream.codec_name).to.equal('opus')
       }
       expect(f.codec).to.equal(stream.codec_name)
-      // the truth, as this test saw it: from the track:start line to SIGINT, or to Bo's click on Leave
+      // the truth, on this test's clock: from the track:start line to SIGINT, or for a track that ended before, to its
+      // track:end line (a page goes on sending for a moment after the click on Leave or Stop sharing)
       const started = starts.get(`${f.peerId}/${f.kind}`)!.at
-      const ended = f.peerId === ids[1] ? boLeft : stopAt
+      const ended = f.peerId === ids[1] ? boEnds.get(f.kind)!.at : f.kind === 'screen' ? screenEnd.at : stopAt
+      if (f.peerId === ids[1]) expect(ended).to.be.above(boLeft)
+      if (f.kind === 'screen') expect(ended).to.be.above(screenStopped)
       const truth = (ended - started) / 1000
       const duration = Number(info.format.duration)
       report.push(`${f.file}: ${stream.codec_name} ${stream.width != null ? `${stream.width}x${stream.height} ` : ''}${duration.toFixed(2)} s (truth ${truth.toFixed(2)} s), ${stream.nb_read_frames} frames`)
@@ -181,13 +192,15 @@ describe('freeflow record', function () {
       const last = info.packets[info.packets.length - 1]
       const content = Number(last.pts_time) + Number(last.duration_time ?? 0)
       expect(Math.abs(duration - content), `${f.file}: Duration ${duration} s, last packet ends at ${content} s`).to.be.below(0.2)
-      if (f.kind === 'camera') expect([stream.width, stream.height], f.file).to.deep.equal([f.width, f.height])
+      if (f.kind !== 'microphone') expect([stream.width, stream.height], f.file).to.deep.equal([f.width, f.height])
       // files begin with a keyframe and decode throughout
       expect(await decodeErrors(file), f.file).to.equal('')
       const frames = Number(stream.nb_read_frames)
       if (f.kind === 'camera') expect(frames, f.file).to.be.above(truth * 5)
+      else if (f.kind === 'screen') expect(frames, f.file).to.be.above(0)
       else expect(frames, f.file).to.be.above(truth * 25) // 20 ms Opus packets: 50 a second
       if (f.peerId === ids[1]) expect(boEnds.get(f.kind)!.file).to.equal(f.file)
+      if (f.kind === 'screen') expect(screenEnd.file).to.equal(f.file)
     }
     report.push(`recorder CPU: ${cpu.toFixed(1)} s over ${((stopAt - ready.at) / 1000).toFixed(1)} s`)
     console.log('      ' + report.join('\n      '))
