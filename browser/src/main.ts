@@ -6,8 +6,9 @@ import { keepBootstrapped } from '../../protocols/bootstrap.js'
 import { generateRoomKey, normaliseRoomKey, parseRoomKey } from '../../protocols/room-key/index.js'
 import { loadIdentity } from './identity.js'
 import { createBrowserNode, type BrowserNode } from './node.js'
+import { RecordingStore, SessionRecorder, StorageUnavailableError, RecordingUnsupportedError, durationOf, fileName, recordingError, supportedMimeType, type RecordingMeta, type TileView } from './recording.js'
 import type { Call, PathInfo } from '../../protocols/call/index.js'
-import type { ChatMessage, Room } from '../../protocols/room/index.js'
+import type { ChatMessage, MemberInfo, Room } from '../../protocols/room/index.js'
 import type { PeerId } from '@libp2p/interface'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -24,6 +25,7 @@ interface Tile {
   flags: HTMLElement
   badge: HTMLElement
   state: HTMLElement
+  rec: HTMLElement
   name: string
 }
 
@@ -37,6 +39,9 @@ const app = {
   camera: true,
   tiles: new Map<string, Tile>(),
   timers: [] as Array<ReturnType<typeof setInterval>>,
+  recorder: undefined as SessionRecorder | undefined,
+  /** 'starting' and 'stopping' while the record button waits */
+  recording: 'off' as 'off' | 'starting' | 'on' | 'stopping',
   shutdown: undefined as AbortController | undefined
 }
 ;(globalThis as any).freeflow = app // for people debugging in the console
@@ -220,14 +225,25 @@ function enterCall (room: Room, call: Call, name: string): void {
   renderControls()
   for (const m of room.members()) addMember(m.peerId, m.name)
   renderPeople()
+  renderRecording()
 
   room.addEventListener('peer:join', ({ detail }) => {
     addMember(detail.peerId, detail.name)
-    system(`${detail.name} joined`)
+    system(`${detail.name} joined${detail.role === 'recorder' ? ' as a recorder' : ''}`)
+    if (isRecording(detail)) system(`${detail.name} is recording`)
+    renderRecording()
   })
   room.addEventListener('peer:leave', ({ detail }) => {
     removeMember(detail.peerId)
     system(`${detail.name} ${detail.reason === 'left' ? 'left' : 'lost connection'}`)
+    renderRecording()
+  })
+  room.addEventListener('peer:update', ({ detail }) => {
+    const was = app.tiles.get(detail.peerId.toString())?.el.dataset.recording === 'on'
+    if (isRecording(detail) !== was) system(`${detail.name} ${isRecording(detail) ? 'started' : 'stopped'} recording`)
+    renderTile(detail.peerId.toString())
+    renderPeople()
+    renderRecording()
   })
   room.addEventListener('chat', ({ detail }) => { addChat(detail) })
   call.addEventListener('track', ({ detail }) => {
@@ -278,6 +294,8 @@ function enterCall (room: Room, call: Call, name: string): void {
   })
   app.timers.push(setInterval(() => { void updateBadges() }, 2_000))
   app.timers.push(setInterval(() => { void activeSpeaker() }, 300))
+  app.timers.push(setInterval(() => { if (app.recording === 'on') renderRecordButton() }, 1_000))
+  renderRecordButton()
 }
 
 function video (cls: string): HTMLVideoElement {
@@ -308,8 +326,13 @@ function makeTile (peerId: PeerId | undefined, name: string): Tile {
   const state = document.createElement('div')
   state.className = 'state'
   state.hidden = true
+  const rec = document.createElement('span')
+  rec.className = 'rec'
+  rec.textContent = 'REC'
+  rec.title = 'Recording this call'
+  rec.hidden = true
   label.append(nameEl, flags, badge)
-  el.append(camera, avatar, label, state)
+  el.append(camera, avatar, label, state, rec)
   if (peerId != null) {
     el.dataset.testid = 'tile'
     el.dataset.peerId = peerId.toString()
@@ -317,7 +340,7 @@ function makeTile (peerId: PeerId | undefined, name: string): Tile {
     el.dataset.state = 'calling'
   }
   $('grid').append(el)
-  return { el, camera, avatar, flags, badge, state, name }
+  return { el, camera, avatar, flags, badge, state, rec, name }
 }
 
 function addMember (peerId: PeerId, name: string): void {
@@ -354,7 +377,23 @@ function renderTile (key: string): void {
   const text = STATE_TEXT[dataset.state ?? ''] ?? ''
   tile.state.textContent = text
   tile.state.hidden = text === ''
-  if (dataset.state === 'no-call') tile.badge.textContent = 'terminal · chat only'
+  const member = memberInfo(key)
+  if (member != null) {
+    dataset.role = member.role
+    dataset.recording = isRecording(member) ? 'on' : 'off'
+    tile.rec.hidden = !isRecording(member)
+    if (member.role === 'recorder') tile.badge.textContent = 'recorder'
+  }
+  if (dataset.state === 'no-call' && member?.role !== 'recorder') tile.badge.textContent = 'terminal · chat only'
+}
+
+function memberInfo (key: string): MemberInfo | undefined {
+  return app.room?.members().find(m => m.peerId.toString() === key)
+}
+
+/** A recorder (the CLI) records whenever it is present; a participant while it says so. */
+function isRecording (m: MemberInfo): boolean {
+  return m.recording != null || m.role === 'recorder'
 }
 
 function describe (path: PathInfo): { text: string, kind: string } {
@@ -369,7 +408,7 @@ async function updateBadges (): Promise<void> {
   const call = app.call
   if (call == null) return
   for (const [key, tile] of app.tiles) {
-    if (tile.el.dataset.state === 'no-call') continue
+    if (tile.el.dataset.state === 'no-call' || tile.el.dataset.role === 'recorder') continue
     const peerId = app.room?.members().find(m => m.peerId.toString() === key)?.peerId
     if (peerId == null) continue
     const path = await call.path(peerId)
@@ -405,6 +444,12 @@ function renderPeople (): void {
   me.dataset.testid = 'participant'
   me.dataset.name = localStorage.getItem('freeflow:name') ?? ''
   me.textContent = `${me.dataset.name} (you)`
+  if (app.room?.recording != null) {
+    const meta = document.createElement('span')
+    meta.className = 'meta rec-meta'
+    meta.textContent = 'recording'
+    me.append(meta)
+  }
   items.push(me)
   for (const [key, tile] of app.tiles) {
     const li = document.createElement('li')
@@ -415,7 +460,10 @@ function renderPeople (): void {
     n.textContent = tile.name
     const meta = document.createElement('span')
     meta.className = 'meta'
-    meta.textContent = [tile.el.dataset.mic === 'off' ? 'muted' : '', tile.el.dataset.camera === 'off' ? 'camera off' : '', tile.el.dataset.state === 'no-call' ? 'terminal' : ''].filter(s => s !== '').join(' · ')
+    const member = memberInfo(key)
+    const role = member?.role === 'recorder' ? 'recorder' : tile.el.dataset.state === 'no-call' ? 'terminal' : ''
+    meta.textContent = [member != null && isRecording(member) ? 'recording' : '', tile.el.dataset.mic === 'off' ? 'muted' : '', tile.el.dataset.camera === 'off' ? 'camera off' : '', role].filter(s => s !== '').join(' · ')
+    if (member != null && isRecording(member)) meta.classList.add('rec-meta')
     li.append(n, meta)
     items.push(li)
   }
@@ -519,6 +567,10 @@ async function toggleScreen (): Promise<void> {
   try {
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false })
     app.screen = stream
+    ownScreen = video('screen')
+    ownScreen.muted = true
+    ownScreen.srcObject = stream
+    void ownScreen.play().catch(() => {})
     stream.getVideoTracks()[0]?.addEventListener('ended', stopScreen)
     app.call?.setStream('screen', stream)
     publishState()
@@ -530,11 +582,14 @@ async function toggleScreen (): Promise<void> {
 function stopScreen (): void {
   app.screen?.getTracks().forEach(t => { t.stop() })
   app.screen = undefined
+  if (ownScreen != null) ownScreen.srcObject = null
+  ownScreen = undefined
   app.call?.setStream('screen', null)
   publishState()
 }
 
 async function leave (): Promise<void> {
+  if (app.recorder != null) await stopRecording()
   app.timers.forEach(t => { clearInterval(t) })
   app.timers = []
   app.call?.hangUp()
@@ -547,7 +602,243 @@ async function leave (): Promise<void> {
   app.tiles.clear()
   $('grid').replaceChildren()
   $('call').hidden = true
+  if (!$('recording-download').hidden) $('left-note').textContent = 'Your recording is kept in this browser until you download or discard it; nothing else of the call was stored.'
   $('left').hidden = false
+}
+
+// ---------- recording ----------
+
+/** "You are recording", "Ana is recording", "You and Ana are recording": who records, for everyone to see. */
+function renderRecording (): void {
+  const el = $('recording-indicator')
+  const names: string[] = []
+  if (app.room?.recording != null) names.push('You')
+  for (const m of app.room?.members() ?? []) if (isRecording(m)) names.push(m.name)
+  el.hidden = names.length === 0
+  const list = names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
+  const verb = names.length === 1 && names[0] !== 'You' ? 'is' : 'are'
+  el.querySelector('.text')!.textContent = `${list} ${verb} recording`
+  el.title = 'Everyone in the room sees who records. Recordings are made in the recording person\'s browser.'
+  const self = document.querySelector<HTMLElement>('.tile.self')
+  if (self != null) self.dataset.recording = app.room?.recording != null ? 'on' : 'off'
+  const selfRec = document.querySelector<HTMLElement>('.tile.self .rec')
+  if (selfRec != null) selfRec.hidden = app.room?.recording == null
+}
+
+function clock (ms: number): string {
+  const s = Math.floor(ms / 1000)
+  const hh = Math.floor(s / 3600)
+  const mm = String(Math.floor(s / 60) % 60)
+  const ss = String(s % 60).padStart(2, '0')
+  return hh > 0 ? `${hh}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`
+}
+
+function renderRecordButton (): void {
+  const btn = $<HTMLButtonElement>('record')
+  const on = app.recording === 'on' || app.recording === 'stopping'
+  btn.setAttribute('aria-pressed', String(on))
+  btn.disabled = app.recording === 'starting' || app.recording === 'stopping'
+  btn.querySelector('.text')!.textContent = app.recording === 'starting'
+    ? 'Starting…'
+    : app.recording === 'stopping'
+      ? 'Saving…'
+      : on ? `Stop ${clock(app.recorder?.elapsed ?? 0)}` : 'Record'
+  btn.setAttribute('aria-label', on ? 'Stop recording' : 'Record')
+}
+
+/** What the recording shows: the tiles as they are on screen, this person first. */
+function tileViews (): TileView[] {
+  const own = $<HTMLVideoElement>('local-video')
+  const views: TileView[] = [{
+    name: localStorage.getItem('freeflow:name') ?? 'Me',
+    camera: app.camera ? own : undefined,
+    screen: ownScreen,
+    muted: !app.mic,
+    cameraOff: !app.camera,
+    recording: app.room?.recording != null,
+    speaking: document.querySelector('.tile.self')?.classList.contains('speaking')
+  }]
+  for (const [key, tile] of app.tiles) {
+    const d = tile.el.dataset
+    const member = memberInfo(key)
+    views.push({
+      name: tile.name,
+      camera: d.video === 'on' ? tile.camera : undefined,
+      screen: tile.screen,
+      muted: d.mic === 'off',
+      cameraOff: d.camera === 'off',
+      note: member?.role === 'recorder' ? 'recorder' : d.state === 'no-call' ? 'terminal · chat only' : STATE_TEXT[d.state ?? ''] !== '' ? STATE_TEXT[d.state ?? ''] : undefined,
+      speaking: tile.el.classList.contains('speaking'),
+      recording: member != null && isRecording(member)
+    })
+  }
+  return views
+}
+
+/** What the recording hears: every remote participant who is not muted, and this person's microphone unless muted. */
+function audioTracks (): MediaStreamTrack[] {
+  const tracks: MediaStreamTrack[] = app.mic ? app.local?.getAudioTracks() ?? [] : []
+  for (const m of app.room?.members() ?? []) {
+    if (app.tiles.get(m.peerId.toString())?.el.dataset.mic === 'off') continue
+    for (const r of app.call?.peerConnection(m.peerId)?.getReceivers() ?? []) {
+      if (r.track?.kind === 'audio' && r.track.readyState === 'live') tracks.push(r.track)
+    }
+  }
+  return tracks
+}
+
+/** Our own shared screen, for the recording (the page does not show it to its sharer). */
+let ownScreen: HTMLVideoElement | undefined
+
+function recordingPanel (): { panel: HTMLElement, text: HTMLElement, link: HTMLAnchorElement, discard: HTMLButtonElement } {
+  return { panel: $('recording-panel'), text: $('recording-status'), link: $<HTMLAnchorElement>('recording-download'), discard: $<HTMLButtonElement>('recording-discard') }
+}
+
+let panelUrl: string | undefined
+
+function showPanel (message: string, error: boolean, result?: { meta: RecordingMeta, blob: Blob }): void {
+  const { panel, text, link, discard } = recordingPanel()
+  if (panelUrl != null) URL.revokeObjectURL(panelUrl)
+  panelUrl = undefined
+  text.textContent = message
+  text.classList.toggle('error', error)
+  link.hidden = discard.hidden = result == null || result.blob.size === 0
+  if (result != null && result.blob.size > 0) {
+    panelUrl = URL.createObjectURL(result.blob)
+    link.href = panelUrl
+    link.download = fileName(result.meta)
+    link.textContent = 'Download'
+    link.title = link.download
+    link.onclick = () => { void RecordingStore.open().then(async store => { await store.mark(result.meta, 'saved') }).catch(() => {}) }
+    discard.onclick = () => {
+      void RecordingStore.open().then(async store => { await store.discard(result.meta.id) }).catch(() => {})
+      hidePanel()
+    }
+  }
+  panel.hidden = false
+}
+
+function hidePanel (): void {
+  $('recording-panel').hidden = true
+  if (panelUrl != null) URL.revokeObjectURL(panelUrl)
+  panelUrl = undefined
+}
+
+function describeRecording (meta: RecordingMeta, size: number): string {
+  const mb = size / 1024 / 1024
+  return `${clock(durationOf(meta))} · ${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`
+}
+
+async function toggleRecord (): Promise<void> {
+  if (app.recording === 'on') await stopRecording()
+  else if (app.recording === 'off') await startRecording()
+}
+
+async function startRecording (): Promise<void> {
+  const room = app.room
+  if (room == null) return
+  // the cheap checks first, so nobody is told about a recording that cannot happen
+  if (supportedMimeType() == null) { showPanel(recordingError(new RecordingUnsupportedError('')), true); return }
+  if (navigator.storage?.getDirectory == null) { showPanel(recordingError(new StorageUnavailableError('')), true); return }
+  app.recording = 'starting'
+  renderRecordButton()
+  hidePanel()
+  const recorder = new SessionRecorder({
+    room: room.shortName,
+    tiles: tileViews,
+    audio: audioTracks,
+    onFailure: (err) => { void recordingEnded(recorder, err) }
+  })
+  try {
+    // consent: everyone is told before the first frame is recorded
+    await room.setRecording(true)
+    renderRecording()
+    await recorder.start()
+    app.recorder = recorder
+    app.recording = 'on'
+    system('You started recording. Everyone in the room sees it.')
+    renderPeople()
+  } catch (err: any) {
+    app.recording = 'off'
+    await room.setRecording(false).catch(() => {})
+    renderRecording()
+    showPanel(recordingError(err), true)
+  }
+  renderRecordButton()
+}
+
+async function stopRecording (): Promise<void> {
+  const recorder = app.recorder
+  if (recorder == null || app.recording !== 'on') return
+  await recordingEnded(recorder)
+}
+
+/** Stopped by the person, or by a failure: tell the room at once, then finish the file on disk. */
+async function recordingEnded (recorder: SessionRecorder, failure?: Error): Promise<void> {
+  if (app.recorder !== recorder) return
+  app.recording = 'stopping'
+  renderRecordButton()
+  await app.room?.setRecording(false).catch(() => {})
+  renderRecording()
+  renderPeople()
+  try {
+    const result = await recorder.stop()
+    const line = describeRecording(result.meta, result.blob.size)
+    showPanel(failure != null ? `${recordingError(failure)} (${line})` : `Recording saved in this browser · ${line}`, failure != null, result)
+    system('You stopped recording.')
+  } catch (err: any) {
+    showPanel(recordingError(err), true)
+  } finally {
+    app.recorder = undefined
+    app.recording = 'off'
+    renderRecordButton()
+  }
+}
+
+/**
+ * On the pre-join screen: recordings this browser kept but that were never downloaded (the tab closed or
+ * crashed while recording, or nobody clicked Download). Recordings downloaded on an earlier visit are removed.
+ */
+async function offerRecovery (): Promise<void> {
+  let store: RecordingStore
+  try { store = await RecordingStore.open() } catch { return }
+  const list = $('recording-recover-list')
+  const items: HTMLLIElement[] = []
+  for (const meta of await store.list()) {
+    if (meta.live) continue // another tab is recording it right now
+    if (meta.status === 'saved') { await store.discard(meta.id).catch(() => {}); continue }
+    const blob = await store.assemble(meta)
+    if (blob.size === 0) { await store.discard(meta.id).catch(() => {}); continue }
+    const li = document.createElement('li')
+    li.dataset.testid = 'recording-recover-item'
+    const text = document.createElement('span')
+    text.className = 'text'
+    const started = new Date(meta.startedAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
+    text.textContent = `Room ${meta.room}, ${started} · ${describeRecording(meta, blob.size)}${meta.status === 'recording' ? ' · unfinished' : ''}`
+    const a = document.createElement('a')
+    a.dataset.testid = 'recording-recover-download'
+    a.className = 'button primary'
+    a.href = URL.createObjectURL(blob)
+    a.download = fileName(meta)
+    a.textContent = 'Download'
+    a.addEventListener('click', () => { void store.mark(meta, 'saved').catch(() => {}) })
+    const discard = document.createElement('button')
+    discard.type = 'button'
+    discard.dataset.testid = 'recording-recover-discard'
+    discard.className = 'ghost'
+    discard.textContent = 'Discard'
+    discard.addEventListener('click', () => {
+      void store.discard(meta.id).catch(() => {}).then(() => {
+        URL.revokeObjectURL(a.href)
+        li.remove()
+        $('recording-recover').hidden = list.children.length === 0
+      })
+    })
+    li.append(text, a, discard)
+    items.push(li)
+  }
+  list.replaceChildren(...items)
+  $('recording-recover').hidden = items.length === 0
 }
 
 // ---------- start ----------
@@ -568,6 +859,8 @@ async function main (): Promise<void> {
   $('toggle-camera').addEventListener('click', toggleCamera)
   $('share-screen').addEventListener('click', () => { void toggleScreen() })
   $('leave').addEventListener('click', () => { void leave() })
+  $('record').addEventListener('click', () => { void toggleRecord() })
+  $('recording-close').addEventListener('click', hidePanel)
   $('rejoin').addEventListener('click', () => { location.reload() })
   $('copy-link').addEventListener('click', () => {
     void navigator.clipboard?.writeText(location.href).then(() => { system('Invite link copied. Anyone with it can join.') })
@@ -589,6 +882,7 @@ async function main (): Promise<void> {
     if (e.key === 'v') toggleCamera()
   })
   await getMedia()
+  await offerRecovery().catch(() => {})
 }
 
 void main()

@@ -62,3 +62,26 @@ export async function videoProgress (page: Page, selector: string): Promise<{ fr
     playing: !v.paused && v.readyState >= 2
   }))
 }
+
+/** The page's libp2p PeerId (the app exposes its objects as `globalThis.freeflow` for debugging). */
+export async function pagePeerId (page: Page): Promise<string> {
+  return await page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
+}
+
+/** Wait until the camera video in the tile of `peerId` decodes frames that keep advancing. */
+export async function waitForVideo (page: Page, peerId: string, timeoutMs = 30_000): Promise<void> {
+  const sel = `[data-testid=tile][data-peer-id="${peerId}"] video.camera`
+  const deadline = Date.now() + timeoutMs
+  let last = { frames: 0, width: 0, height: 0, playing: false }
+  while (Date.now() < deadline) {
+    last = await videoProgress(page, sel).catch(() => last)
+    if (last.frames > 0 && last.width > 0) {
+      await new Promise(resolve => setTimeout(resolve, 1_000))
+      const later = await videoProgress(page, sel)
+      if (later.frames > last.frames) return
+    }
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  const tile = await page.locator(`[data-testid=tile][data-peer-id="${peerId}"]`).evaluate(e => ({ ...(e as HTMLElement).dataset }), undefined, { timeout: 1_000 }).catch(() => 'no tile')
+  throw new Error(`video of ${peerId} not playing: ${JSON.stringify(last)}; tile ${JSON.stringify(tile)}`)
+}

@@ -1,0 +1,268 @@
+/* eslint-env mocha */
+import { execFile } from 'node:child_process'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { expect } from 'aegir/chai'
+import { setWebmDuration, webmDuration } from '../../browser/src/webm.js'
+import { joinAs, launch, pagePeerId, participant, waitForVideo, type Participant } from '../helpers/browser.js'
+import { cleanup, run, sleep, startRelay, type RelayProc } from '../helpers/procs.js'
+import type { Browser, Page } from 'playwright-core'
+
+const exec = promisify(execFile)
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url))
+
+interface Probe {
+  format: { format_name: string, duration?: string, size: string }
+  streams: Array<{ codec_type: string, codec_name: string, width?: number, height?: number }>
+}
+
+async function ffprobe (file: string): Promise<Probe> {
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', file])
+  return JSON.parse(stdout)
+}
+
+/** Timestamp of the last video packet: what the recording itself says its length is. */
+async function lastVideoPacket (file: string): Promise<number> {
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 })
+  return Math.max(...stdout.split('\n').filter(l => l.trim() !== '').map(Number))
+}
+
+/** Loudest sample of the mixed audio, in dBFS (-91 is digital silence). */
+async function maxVolume (file: string): Promise<number> {
+  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-'])
+  const m = /max_volume: (-?[\d.]+) dB/.exec(stderr)
+  if (m == null) throw new Error(`no volumedetect output: ${stderr.slice(-500)}`)
+  return Number(m[1])
+}
+
+/** Decode the whole file: any corrupt packet is an error. */
+async function decodeErrors (file: string): Promise<string> {
+  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostats', '-v', 'error', '-i', file, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 })
+  return stderr.trim()
+}
+
+async function frameAt (file: string, seconds: number, out: string): Promise<void> {
+  await exec('ffmpeg', ['-y', '-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', out])
+}
+
+async function indicator (page: Page): Promise<string | null> {
+  const el = page.getByTestId('recording-indicator')
+  return await el.isVisible() ? await el.textContent() : null
+}
+
+async function waitIndicator (page: Page, text: RegExp, timeoutMs = 10_000): Promise<void> {
+  await page.getByTestId('recording-indicator').filter({ hasText: text }).waitFor({ state: 'visible', timeout: timeoutMs })
+}
+
+async function waitNoIndicator (page: Page, timeoutMs = 10_000): Promise<void> {
+  await page.getByTestId('recording-indicator').waitFor({ state: 'hidden', timeout: timeoutMs })
+}
+
+async function download (page: Page, testid: string, name: string): Promise<{ path: string, suggested: string }> {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByTestId(testid).first().click()])
+  const path = join(ARTIFACTS, name)
+  await dl.saveAs(path)
+  expect(await dl.failure()).to.equal(null)
+  return { path, suggested: dl.suggestedFilename() }
+}
+
+function expectWebm (probe: Probe): void {
+  expect(probe.format.format_name).to.include('webm')
+  const video = probe.streams.filter(s => s.codec_type === 'video')
+  const audio = probe.streams.filter(s => s.codec_type === 'audio')
+  expect(video, 'one video track').to.have.lengthOf(1)
+  expect(audio, 'one audio track').to.have.lengthOf(1)
+  expect(video[0].codec_name).to.match(/^vp[89]$/)
+  expect([video[0].width, video[0].height]).to.deep.equal([1280, 720])
+  expect(audio[0].codec_name).to.equal('opus')
+}
+
+describe('recording a call in the browser', function () {
+  this.timeout(300_000)
+  let relay: RelayProc
+  let browser: Browser
+  let key: string
+  let url: string
+  let shortName: string
+  const people: Participant[] = []
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    relay = await startRelay()
+    browser = await launch()
+    key = (await run(['room', 'new'])).stdout.trim()
+    url = `${relay.http}/#room=${key}`
+  })
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return
+    for (const p of people) {
+      const state = await p.page.evaluate(() => ({
+        record: document.getElementById('record')?.textContent,
+        status: document.getElementById('recording-status')?.textContent,
+        indicator: document.getElementById('recording-indicator')?.textContent,
+        members: (globalThis as any).freeflow.room?.members().map((m: any) => `${m.name}:${m.role}:${m.recording?.since ?? '-'}`)
+      })).catch((err: Error) => err.message)
+      console.log(JSON.stringify(state), p.logs.filter(l => /pageerror|error/i.test(l)).slice(-10).join('\n'))
+    }
+  })
+
+  after(async () => {
+    await browser?.close()
+    await cleanup()
+  })
+
+  it('two people talk while a third records: everyone sees who records, and the file is WebM with video, audio and its true length', async () => {
+    const [ada, bo, cleo] = [await participant(browser, url), await participant(browser, url), await participant(browser, url)]
+    people.push(ada, bo, cleo)
+    await Promise.all([joinAs(ada, 'Ada'), joinAs(bo, 'Bo'), joinAs(cleo, 'Cleo')])
+    const [adaId, boId] = [await pagePeerId(ada.page), await pagePeerId(bo.page)]
+    for (const id of [adaId, boId]) await waitForVideo(cleo.page, id, 45_000)
+    await waitForVideo(ada.page, boId, 45_000)
+    shortName = (await cleo.page.locator('#room-name').textContent()) ?? ''
+    expect(shortName).to.match(/^[0-9a-f]{8}$/)
+    for (const p of people) expect(await indicator(p.page)).to.equal(null)
+
+    // start: the recorder's page and both others say who records
+    const startedAt = Date.now()
+    await cleo.page.getByTestId('record').click()
+    await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
+    const recordingSince = Date.now()
+    await waitIndicator(cleo.page, /You are recording/)
+    for (const p of [ada, bo]) await waitIndicator(p.page, /Cleo is recording/, 5_000)
+    expect(await cleo.page.getByTestId('record').getAttribute('aria-pressed')).to.equal('true')
+
+    // a late joiner sees it from the moment they are in the call, and appears in the recording
+    await sleep(2_000)
+    const dee = await participant(browser, url)
+    people.push(dee)
+    await joinAs(dee, 'Dee')
+    await waitIndicator(dee.page, /Cleo is recording/, 20_000)
+    expect(await dee.page.locator('[data-testid=participant][data-name=Cleo]').textContent()).to.match(/recording/)
+    const deeId = await pagePeerId(dee.page)
+    // on a loaded machine Dee can take a while to reach Cleo; the recording goes on until Dee is in it
+    await cleo.page.locator(`[data-testid=tile][data-peer-id="${deeId}"]`).waitFor({ timeout: 90_000 })
+    await waitForVideo(cleo.page, deeId, 60_000)
+    await sleep(2_000)
+
+    // Bo turns the camera off: the recording shows Bo's tile without video, marked
+    await bo.page.getByTestId('toggle-camera').click()
+    await cleo.page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement)?.dataset.camera === 'off', boId, { timeout: 10_000 })
+    await sleep(3_000)
+    await ada.page.screenshot({ path: join(ARTIFACTS, 'recording-seen.png') })
+    await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-on.png') })
+    const sinceStart = Date.now() - recordingSince
+    if (sinceStart < 10_000) await sleep(10_000 - sinceStart)
+    for (const p of [ada, bo, dee]) expect(await indicator(p.page)).to.match(/Cleo is recording/)
+
+    // stop: the indicator goes away everywhere, and a download is offered
+    const stopClick = Date.now()
+    await cleo.page.getByTestId('record').click()
+    // the recording began between the click and the button turning to Stop, and ended at the second click
+    const truth = { low: (stopClick - recordingSince) / 1000, high: (stopClick - startedAt) / 1000 }
+    const link = cleo.page.getByTestId('recording-download')
+    await link.waitFor({ state: 'visible', timeout: 20_000 })
+    for (const p of [ada, bo, dee, cleo]) await waitNoIndicator(p.page)
+    expect(await cleo.page.getByTestId('record').textContent()).to.match(/Record/)
+    const { path, suggested } = await download(cleo.page, 'recording-download', 'recording.webm')
+    expect(suggested).to.match(new RegExp(`^freeflow-${shortName}-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.webm$`))
+    console.log(`      recorded ${truth.low.toFixed(2)} to ${truth.high.toFixed(2)} s, file ${statSync(path).size} bytes`)
+
+    const probe = await ffprobe(path)
+    expectWebm(probe)
+    const duration = Number(probe.format.duration)
+    const packets = await lastVideoPacket(path)
+    console.log(`      ffprobe duration ${duration} s, last video packet at ${packets} s`)
+    expect(duration, 'duration against the wall clock').to.be.within(truth.low - 1, truth.high + 1)
+    expect(Math.abs(duration - packets), `duration ${duration} vs last packet ${packets}`).to.be.below(1)
+    expect(await decodeErrors(path)).to.equal('')
+    const volume = await maxVolume(path)
+    console.log(`      loudest audio ${volume} dBFS`)
+    expect(volume, 'the mixed audio is not silence').to.be.above(-40)
+
+    // frames for people to look at: before Dee was there, and at the end (Dee in, Bo's camera off)
+    await frameAt(path, 1, join(ARTIFACTS, 'recording-frame-start.png'))
+    await frameAt(path, Math.max(0, duration - 1), join(ARTIFACTS, 'recording-frame.png'))
+    await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-stopped.png') })
+    await dee.page.getByTestId('leave').click()
+    await dee.context.close()
+  })
+
+  it('the Duration patch writes what it is given into the file head', async () => {
+    const file = readFileSync(join(ARTIFACTS, 'recording.webm'))
+    const head = new Uint8Array(file.buffer, file.byteOffset, Math.min(file.length, 64 * 1024))
+    expect(webmDuration(head)).to.be.above(5_000)
+    const patched = setWebmDuration(head, 1_234.5)
+    expect(webmDuration(patched)).to.be.closeTo(1_234.5, 0.001)
+    expect(webmDuration(setWebmDuration(patched, 99_000))).to.equal(99_000)
+    expect(() => setWebmDuration(new Uint8Array([1, 2, 3, 4]), 1)).to.throw().with.property('name', 'WebmFormatError')
+  })
+
+  it('a reload while recording offers the unfinished recording, which downloads as a valid WebM', async () => {
+    const [ada, , cleo] = people
+    const clicked = Date.now()
+    await cleo.page.getByTestId('record').click()
+    await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
+    const since = Date.now()
+    await waitIndicator(ada.page, /Cleo is recording/, 5_000)
+    await sleep(7_000)
+    const elapsed = { low: (Date.now() - since) / 1000, high: (Date.now() - clicked) / 1000 }
+    await cleo.page.reload()
+    // leaving by reload ends the notice for the others too
+    await waitNoIndicator(ada.page, 20_000)
+    const recover = cleo.page.getByTestId('recording-recover')
+    await recover.waitFor({ state: 'visible', timeout: 15_000 })
+    expect(await cleo.page.getByTestId('recording-recover-item').count()).to.equal(1)
+    expect(await recover.textContent()).to.include(shortName).and.to.include('unfinished')
+    const { path, suggested } = await download(cleo.page, 'recording-recover-download', 'recording-recovered.webm')
+    expect(suggested).to.match(new RegExp(`^freeflow-${shortName}-.*\\.webm$`))
+    const probe = await ffprobe(path)
+    expectWebm(probe)
+    const duration = Number(probe.format.duration)
+    const packets = await lastVideoPacket(path)
+    console.log(`      reloaded after ${elapsed.low.toFixed(2)} to ${elapsed.high.toFixed(2)} s; recovered duration ${duration} s, last video packet ${packets} s`)
+    // chunks are closed on disk every 2 s: at most that much (and the chunk in flight) is lost
+    expect(duration).to.be.within(elapsed.low - 3.5, elapsed.high + 0.5)
+    expect(Math.abs(duration - packets)).to.be.below(1)
+    expect(await decodeErrors(path)).to.equal('')
+    await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-recover.png') })
+
+    // discard removes it from the browser for good
+    await cleo.page.getByTestId('recording-recover-discard').click()
+    await recover.waitFor({ state: 'hidden', timeout: 5_000 })
+    const left = await cleo.page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('recordings', { create: true })
+      const names: string[] = []
+      for await (const name of (dir as any).keys()) names.push(name)
+      return names
+    })
+    expect(left).to.deep.equal([])
+    await cleo.page.reload()
+    await cleo.page.getByTestId('local-video').waitFor()
+    await sleep(1_000)
+    expect(await recover.isVisible()).to.equal(false)
+  })
+
+  it('a browser that cannot record says so in one sentence, and nobody is told of a recording', async () => {
+    const [ada] = people
+    const old = await browser.newContext()
+    await old.grantPermissions(['camera', 'microphone'], { origin: new URL(url).origin })
+    const page = await old.newPage()
+    await page.addInitScript(() => { delete (globalThis as any).MediaRecorder })
+    await page.goto(url)
+    await page.getByTestId('display-name').fill('Old')
+    await page.getByTestId('join').click()
+    await page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
+    await page.getByTestId('record').click()
+    const status = page.getByTestId('recording-status')
+    await status.waitFor({ state: 'visible', timeout: 5_000 })
+    expect(await status.textContent()).to.match(/cannot record/)
+    expect(await page.getByTestId('recording-download').isVisible()).to.equal(false)
+    expect(await indicator(page)).to.equal(null)
+    await sleep(2_000)
+    expect(await indicator(ada.page)).to.equal(null)
+    await old.close()
+  })
+})
