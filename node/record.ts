@@ -173,8 +173,7 @@ class TrackFile {
 
   private onRtp (rtp: RtpPacket): void {
     if (this.state === 'closed') return
-    const now = Date.now()
-    this.lastAt = now
+    this.lastAt = Date.now()
     if (this.state === 'writing') return
     if (this.state === 'waiting') {
       const codec = this.codec
@@ -183,21 +182,20 @@ class TrackFile {
         void this.close()
         return
       }
-      // The writer subscribes to the track from here on, so it sees every packet after this one. It drops video
-      // until a keyframe; so does the check below, so that the file and the manifest start at the same frame.
+      // the writer takes every packet after this one; a video file starts at the first whole keyframe it gets, so ask
+      // for one now and until it is written
       this.open(codec)
-      if (this.track.kind === 'audio') this.begin(now)
-      else {
+      const key = this.track.kind === 'video' ? keyframeInfo(codec, rtp.payload) : undefined
+      if (key?.width != null) this.size = { width: key.width, height: key.height! }
+      if (this.track.kind === 'video') {
         this.requestKeyframe(rtp.header.ssrc)
         this.pliTimer = setInterval(() => { this.requestKeyframe(rtp.header.ssrc) }, KEYFRAME_RETRY)
       }
       return
     }
+    // armed, video: the keyframes that come tell the picture size (VP9; VP8's is read from the first frame written)
     const key = keyframeInfo(this.entry!.codec, rtp.payload)
-    if (key == null) return
-    clearInterval(this.pliTimer)
-    if (key.width != null) this.size = { width: key.width, height: key.height! }
-    this.begin(now)
+    if (key?.width != null) this.size = { width: key.width, height: key.height! }
   }
 
   private requestKeyframe (ssrc: number): void {
@@ -209,13 +207,23 @@ class TrackFile {
     const { abs, rel } = this.path(codec)
     this.abs = abs
     // one track per file: no lip sync across tracks to wait for; RTP time needs no sender report to start
-    this.recorder = new WebmTrackWriter(abs, this.track, codec as 'vp8' | 'vp9' | 'opus', (err) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
+    this.recorder = new WebmTrackWriter(abs, this.track, codec as 'vp8' | 'vp9' | 'opus',
+      (frame) => {
+        // a VP8 keyframe says its size right after the start code
+        if (codec === 'vp8' && frame.length >= 10 && frame[3] === 0x9d && frame[4] === 0x01 && frame[5] === 0x2a) {
+          this.size = { width: frame.readUInt16LE(6) & 0x3fff, height: frame.readUInt16LE(8) & 0x3fff }
+        }
+        this.begin(Date.now())
+      },
+      (err) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
     this.state = 'armed'
     this.entry = { peerId: this.peerId, name: this.name, kind: this.kind, codec, file: rel, start: '', end: null }
   }
 
   /** The first frame the file holds arrived. */
   private begin (now: number): void {
+    if (this.state !== 'armed') return
+    clearInterval(this.pliTimer)
     this.firstAt = now
     this.state = 'writing'
     this.entry!.start = new Date(now).toISOString()

@@ -23,7 +23,11 @@ export class WebmTrackWriter {
   private readonly ended: Promise<void>
   private readonly unsubscribe: () => void
 
-  constructor (path: string, track: MediaStreamTrack, codec: 'vp8' | 'vp9' | 'opus', onError: (err: Error) => void) {
+  /**
+   * `onFirstFrame` is called when the first frame goes into the file: for video the first whole keyframe (the muxer
+   * drops what comes before one), for audio the first packet.
+   */
+  constructor (path: string, track: MediaStreamTrack, codec: 'vp8' | 'vp9' | 'opus', onFirstFrame: (data: Buffer) => void, onError: (err: Error) => void) {
     const video = track.kind === 'video'
     const clockRate = video ? 90_000 : 48_000
     const name = CONTAINER_CODEC[codec]
@@ -47,6 +51,7 @@ export class WebmTrackWriter {
     }
     time.pipe(depacketizer.input)
     let last = -Infinity
+    let started = false
     depacketizer.pipe((out: any) => {
       if (out.frame != null) {
         if (out.frame.time <= last) {
@@ -54,6 +59,10 @@ export class WebmTrackWriter {
           return
         }
         last = out.frame.time
+        if (!started && (!video || out.frame.isKeyframe === true)) {
+          started = true
+          onFirstFrame(out.frame.data)
+        }
       }
       if (video) webm.inputVideo(out)
       else webm.inputAudio(out)
