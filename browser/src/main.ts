@@ -706,6 +706,7 @@ function showPanel (message: string, error: boolean, result?: { meta: RecordingM
   if (result != null && result.blob.size > 0) {
     panelUrl = URL.createObjectURL(result.blob)
     link.href = panelUrl
+    link.dataset.size = String(result.blob.size)
     link.download = fileName(result.meta)
     link.textContent = 'Download'
     link.title = link.download
@@ -773,16 +774,18 @@ async function stopRecording (): Promise<void> {
   await recordingEnded(recorder)
 }
 
-/** Stopped by the person, or by a failure: tell the room at once, then finish the file on disk. */
+/** Stopped by the person, or by a failure: stop at once, tell the room, then finish the file on disk. */
 async function recordingEnded (recorder: SessionRecorder, failure?: Error): Promise<void> {
   if (app.recorder !== recorder) return
   app.recording = 'stopping'
   renderRecordButton()
+  // the recording ends now, not when the room has been told (a publish can take a while on a busy machine)
+  const stopped = recorder.stop()
   await app.room?.setRecording(false).catch(() => {})
   renderRecording()
   renderPeople()
   try {
-    const result = await recorder.stop()
+    const result = await stopped
     const line = describeRecording(result.meta, result.blob.size)
     showPanel(failure != null ? `${recordingError(failure)} (${line})` : `Recording saved in this browser · ${line}`, failure != null, result)
     system('You stopped recording.')
@@ -819,6 +822,7 @@ async function offerRecovery (): Promise<void> {
     a.dataset.testid = 'recording-recover-download'
     a.className = 'button primary'
     a.href = URL.createObjectURL(blob)
+    a.dataset.size = String(blob.size)
     a.download = fileName(meta)
     a.textContent = 'Download'
     a.addEventListener('click', () => { void store.mark(meta, 'saved').catch(() => {}) })

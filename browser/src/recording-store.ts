@@ -7,13 +7,15 @@
  * everything up to the last closed chunk survives a crash of the tab, and nothing is ever copied. The final file
  * is a Blob made of the chunk Files: the browser reads them from disk when it is saved, never all at once.
  */
-import { lastBlock, lastClusterOffset, setWebmDuration } from './webm.js'
+import { lastBlock, lastClusterOffset, setWebmDuration, videoTrack } from './webm.js'
 
 const ROOT = 'recordings'
 const META = 'meta.json'
 const CHUNK = /^\d{6}\.webm$/
 /** How far back to look for the start of the last Cluster when measuring a recording, in bytes. */
 const MAX_TAIL_BYTES = 64 * 1024 * 1024
+/** How much of the start of a recording is read to rewrite its Segment Info, at least, in bytes. */
+const HEAD_BYTES = 64 * 1024
 
 export type RecordingStatus = 'recording' | 'stopped' | 'saved'
 
@@ -141,21 +143,32 @@ export class RecordingWriter {
  * (MediaRecorder starts one at least every few seconds), never the whole file.
  */
 async function mediaEnd (files: File[]): Promise<{ ms: number, cut: number } | undefined> {
-  const parts: Uint8Array[] = []
-  let bytes = 0
-  for (let i = files.length - 1; i >= 0 && bytes < MAX_TAIL_BYTES; i--) {
-    const buf = new Uint8Array(await files[i].arrayBuffer())
-    bytes += buf.length
-    const at = lastClusterOffset(buf)
-    if (at < 0) { parts.unshift(buf); continue }
-    parts.unshift(buf.subarray(at))
-    const tail = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let o = 0
-    for (const p of parts) { tail.set(p, o); o += p.length }
-    const found = lastBlock(tail)
-    return found == null ? undefined : { ms: found.ms, cut: tail.length - found.end }
+  const track = videoTrack(new Uint8Array(await files[0].slice(0, 64 * 1024).arrayBuffer()))
+  let tail = new Uint8Array(0)
+  let searchEnd = 0 // [0, searchEnd) of tail may still hold a Cluster header not looked at
+  let next = files.length
+  let cut: number | undefined
+  while (true) {
+    const at = lastClusterOffset(tail.subarray(0, searchEnd))
+    if (at >= 0) {
+      if (cut == null) {
+        const any = lastBlock(tail.subarray(at))
+        cut = any == null ? 0 : tail.length - at - any.end
+      }
+      // the last video block: the last Cluster may hold only audio when video frames came late
+      const found = lastBlock(tail.subarray(at), track)
+      if (found != null) return { ms: found.ms, cut }
+      searchEnd = at
+      continue
+    }
+    if (next === 0 || tail.length > MAX_TAIL_BYTES) return undefined
+    const prev = new Uint8Array(await files[--next].arrayBuffer())
+    const grown = new Uint8Array(prev.length + tail.length)
+    grown.set(prev, 0)
+    grown.set(tail, prev.length)
+    tail = grown
+    searchEnd = Math.min(tail.length, prev.length + searchEnd + 3) // a header may straddle two chunks
   }
-  return undefined
 }
 
 /** The files without their last `cut` bytes, as disk-backed slices. */
@@ -174,7 +187,9 @@ export class RecordingStore {
 
   /** Open the page's recordings folder; throws StorageUnavailableError where the browser has no OPFS for us. */
   static async open (): Promise<RecordingStore> {
-    if (navigator.storage?.getDirectory == null) throw new StorageUnavailableError('no origin-private file system')
+    if (navigator.storage?.getDirectory == null || typeof FileSystemFileHandle === 'undefined' || !('createWritable' in FileSystemFileHandle.prototype)) {
+      throw new StorageUnavailableError('no origin-private file system with createWritable()')
+    }
     try {
       const opfs = await navigator.storage.getDirectory()
       return new RecordingStore(await opfs.getDirectoryHandle(ROOT, { create: true }))
@@ -219,7 +234,7 @@ export class RecordingStore {
   }
 
   /**
-   * The recording as one WebM Blob: the first chunk with its Duration set (a few MB at most, held in memory),
+   * The recording as one WebM Blob: its first chunks with the Duration set (a few hundred KB, held in memory),
    * then the other chunk Files as they are on disk.
    */
   async assemble (meta: RecordingMeta): Promise<Blob> {
@@ -233,19 +248,29 @@ export class RecordingStore {
       if (file.size > 0) files.push(file) // a chunk whose write never closed is empty
     }
     if (files.length === 0) return new Blob([], { type: 'video/webm' })
-    // the length the recording's own timestamps say (the wall clock if they cannot be read), and a last element
-    // cut off by a crash dropped, so that the file ends cleanly
+    // the length is what the recording's own video timestamps say (the wall clock measured while recording, or
+    // up to the last chunk, if they cannot be read: on a busy machine a click to stop is handled late, and audio
+    // timestamps can run ahead); a last element cut off by a crash is dropped, so that the file ends cleanly
     const end = await mediaEnd(files).catch(() => undefined)
     if (end != null) meta.durationMs = end.ms
     const parts: Blob[] = end != null && end.cut > 0 && end.cut < files.reduce((n, f) => n + f.size, 0) - files[0].size ? trim(files, end.cut) : files
-    const head = new Uint8Array(await files[0].arrayBuffer())
-    let first: Uint8Array<ArrayBuffer> | Blob = files[0]
+    // the head to patch: whole leading chunks up to HEAD_BYTES (the first chunk alone can end inside the Info)
+    let used = 0
+    const headParts: Uint8Array[] = []
+    while (used < parts.length && (used === 0 || headParts.reduce((n, p) => n + p.length, 0) < HEAD_BYTES)) {
+      headParts.push(new Uint8Array(await parts[used].arrayBuffer()))
+      used++
+    }
+    const head = new Uint8Array(headParts.reduce((n, p) => n + p.length, 0))
+    let at = 0
+    for (const p of headParts) { head.set(p, at); at += p.length }
+    let first: Uint8Array<ArrayBuffer> = head
     try {
       first = setWebmDuration(head, durationOf(meta)) as Uint8Array<ArrayBuffer>
     } catch {
       // leave the file as MediaRecorder wrote it: it plays, only without a length
     }
-    return new Blob([first, ...parts.slice(1)], { type: 'video/webm' })
+    return new Blob([first, ...parts.slice(used)], { type: 'video/webm' })
   }
 
   async mark (meta: RecordingMeta, status: RecordingStatus): Promise<void> {

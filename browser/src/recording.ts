@@ -37,7 +37,7 @@ export interface SessionRecorderInit {
   timeslice?: number
   /** @default 1280 */ width?: number
   /** @default 720 */ height?: number
-  /** @default 20 */ frameRate?: number
+  /** @default 15 */ frameRate?: number
   /** @default 2_500_000 */ videoBitsPerSecond?: number
   /** Called once if the recording stops by itself (storage full, a write failed, the encoder failed). */
   onFailure?: (err: Error, meta: RecordingMeta) => void
@@ -111,8 +111,8 @@ class Compositor {
       const cost = performance.now() - t0
       this.stats.frames++
       this.stats.drawMs += cost
-      // drawing takes at most a third of the thread
-      ticker.postMessage(Math.max(interval - cost, 2 * cost))
+      // drawing takes at most a quarter of the thread: the call runs on it too
+      ticker.postMessage(Math.max(interval - cost, 3 * cost))
     }
     ticker.postMessage(interval)
   }
@@ -314,7 +314,7 @@ export class SessionRecorder {
     if (free != null && free < MIN_FREE_BYTES) {
       throw new InsufficientSpaceError(`Only ${Math.round(free / 1024 / 1024)} MB of storage is left for this page, too little to record; free some disk space and try again.`)
     }
-    const { width = 1280, height = 720, frameRate = 20, timeslice = 2_000, videoBitsPerSecond = 2_500_000 } = this.init
+    const { width = 1280, height = 720, frameRate = 15, timeslice = 2_000, videoBitsPerSecond = 2_500_000 } = this.init
     const compositor = this.compositor = new Compositor(this.init.room, this.init.tiles, width, height)
     const mixer = this.mixer = new Mixer()
     await mixer.context.resume().catch(() => {})

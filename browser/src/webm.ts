@@ -193,7 +193,7 @@ export function lastClusterOffset (buf: Uint8Array): number {
  * last complete element ends: `tail` starts at a Cluster header and runs to the end of the file, possibly cut in
  * the middle of its last element (a tab that died while recording). Undefined when no block could be read.
  */
-export function lastBlock (tail: Uint8Array): { ms: number, end: number } | undefined {
+export function lastBlock (tail: Uint8Array, track?: number): { ms: number, end: number } | undefined {
   let pos = 0
   let clusterTime: number | undefined
   let last: number | undefined
@@ -218,12 +218,66 @@ export function lastBlock (tail: Uint8Array): { ms: number, end: number } | unde
       }
     }
     if (block >= 0 && clusterTime != null) {
-      const track = readSize(tail, block) // the track number is a vint
-      const rel = new DataView(tail.buffer, tail.byteOffset + block + track.length, 2).getInt16(0)
-      last = Math.max(last ?? 0, clusterTime + rel)
+      const number = readSize(tail, block) // the track number is a vint
+      const rel = new DataView(tail.buffer, tail.byteOffset + block + number.length, 2).getInt16(0)
+      if (track == null || number.value === track) last = Math.max(last ?? 0, clusterTime + rel)
     }
     pos = dataAt + size.value
     end = pos
   }
   return last == null ? undefined : { ms: last, end }
+}
+
+const ID_TRACKS = 0x1654AE6B
+const ID_TRACK_ENTRY = 0xAE
+const ID_TRACK_NUMBER = 0xD7
+const ID_TRACK_TYPE = 0x83
+
+/** The number of the first video track in a WebM head, or undefined. */
+export function videoTrack (head: Uint8Array): number | undefined {
+  const at = findChild(head, ID_TRACKS)
+  if (at == null) return undefined
+  for (let c = at.start; c < at.end;) {
+    const id = readId(head, c)
+    const size = readSize(head, c + id.length)
+    const dataAt = c + id.length + size.length
+    if (id.value === ID_TRACK_ENTRY) {
+      let number: number | undefined
+      let type: number | undefined
+      for (let e = dataAt; e < dataAt + size.value;) {
+        const eid = readId(head, e)
+        const esize = readSize(head, e + eid.length)
+        const v = e + eid.length + esize.length
+        if (eid.value === ID_TRACK_NUMBER) number = readUint(head, v, esize.value)
+        if (eid.value === ID_TRACK_TYPE) type = readUint(head, v, esize.value)
+        e = v + esize.value
+      }
+      if (type === 1) return number
+    }
+    c = dataAt + size.value
+  }
+  return undefined
+}
+
+/** Where a top-level child of the Segment starts and ends, if it is complete in `head`. */
+function findChild (head: Uint8Array, wanted: number): { start: number, end: number } | undefined {
+  try {
+    let pos = 0
+    const ebml = readId(head, pos)
+    if (ebml.value !== ID_EBML) return undefined
+    const ebmlSize = readSize(head, pos + ebml.length)
+    pos += ebml.length + ebmlSize.length + ebmlSize.value
+    const segment = readId(head, pos)
+    if (segment.value !== ID_SEGMENT) return undefined
+    pos += segment.length + readSize(head, pos + segment.length).length
+    while (pos < head.length) {
+      const id = readId(head, pos)
+      const size = readSize(head, pos + id.length)
+      const dataAt = pos + id.length + size.length
+      if (id.value === wanted) return size.unknown || dataAt + size.value > head.length ? undefined : { start: dataAt, end: dataAt + size.value }
+      if (size.unknown || id.value === ID_CLUSTER) return undefined
+      pos = dataAt + size.value
+    }
+  } catch {}
+  return undefined
 }
