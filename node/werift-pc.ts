@@ -8,6 +8,8 @@
  * - A remote stream in werift is a plain object; session.ts listens for its `removetrack`. Here each `track` event
  *   gets fresh EventTarget streams, and when a description stops the remote side sending on a transceiver
  *   (werift clears `firedReceiving`) those streams fire `removetrack`, as a browser's do.
+ * - `RTCRtpSender.setParameters()` returns nothing in werift; session.ts expects a promise (only matters for a
+ *   Node peer that sends, which the recorder does not; tests use one).
  * - Codecs are limited to what a WebM file holds (VP8, VP9, Opus), so whatever a browser sends can be written
  *   without transcoding.
  * - On a host with nothing but loopback (a container, the tests' namespace), loopback is offered as a host
@@ -85,6 +87,13 @@ export class NodeRTCPeerConnection extends WeriftPeerConnection {
           const c = evt?.candidate
           handler({ candidate: c == null ? null : { ...c, toJSON: () => ({ ...c }) } })
         }
+  }
+
+  override addTrack (track: WeriftTrack, ...streams: any[]): any {
+    const sender: any = super.addTrack(track, ...streams)
+    const set = sender.setParameters?.bind(sender)
+    if (set != null) sender.setParameters = async (params: unknown) => { set(params) }
+    return sender
   }
 
   override async setRemoteDescription (description: any): Promise<void> {
