@@ -220,10 +220,12 @@ class Compositor {
     if (t.recording === true) {
       ctx.fillStyle = 'rgba(0,0,0,.6)'
       ctx.beginPath()
-      ctx.roundRect(x + 8, y + 8, fs * 4, fs * 1.6, 6)
+      // top right, as on screen
+      const rw = ctx.measureText('● REC').width + 12
+      ctx.roundRect(x + w - rw - 8, y + 8, rw, fs * 1.6, 6)
       ctx.fill()
       ctx.fillStyle = '#e0565b'
-      ctx.fillText('● REC', x + 14, y + 8 + fs * 0.8)
+      ctx.fillText('● REC', x + w - rw - 2, y + 8 + fs * 0.8)
     }
     ctx.restore()
   }
