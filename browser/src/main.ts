@@ -382,7 +382,11 @@ function renderTile (key: string): void {
     dataset.role = member.role
     dataset.recording = isRecording(member) ? 'on' : 'off'
     tile.rec.hidden = !isRecording(member)
-    if (member.role === 'recorder') tile.badge.textContent = 'recorder'
+    if (member.role === 'recorder') {
+      // it never sends media: muted and camera off say nothing about it
+      tile.badge.textContent = 'recorder'
+      tile.flags.hidden = true
+    }
   }
   if (dataset.state === 'no-call' && member?.role !== 'recorder') tile.badge.textContent = 'terminal · chat only'
 }
@@ -462,7 +466,8 @@ function renderPeople (): void {
     meta.className = 'meta'
     const member = memberInfo(key)
     const role = member?.role === 'recorder' ? 'recorder' : tile.el.dataset.state === 'no-call' ? 'terminal' : ''
-    meta.textContent = [member != null && isRecording(member) ? 'recording' : '', tile.el.dataset.mic === 'off' ? 'muted' : '', tile.el.dataset.camera === 'off' ? 'camera off' : '', role].filter(s => s !== '').join(' · ')
+    const off = role === 'recorder' ? [] : [tile.el.dataset.mic === 'off' ? 'muted' : '', tile.el.dataset.camera === 'off' ? 'camera off' : '']
+    meta.textContent = [member != null && isRecording(member) ? 'recording' : '', ...off, role].filter(s => s !== '').join(' · ')
     if (member != null && isRecording(member)) meta.classList.add('rec-meta')
     li.append(n, meta)
     items.push(li)
@@ -665,8 +670,8 @@ function tileViews (): TileView[] {
       name: tile.name,
       camera: d.video === 'on' ? tile.camera : undefined,
       screen: tile.screen,
-      muted: d.mic === 'off',
-      cameraOff: d.camera === 'off',
+      muted: d.mic === 'off' && member?.role !== 'recorder',
+      cameraOff: d.camera === 'off' && member?.role !== 'recorder',
       note: member?.role === 'recorder' ? 'recorder' : d.state === 'no-call' ? 'terminal · chat only' : STATE_TEXT[d.state ?? ''] !== '' ? STATE_TEXT[d.state ?? ''] : undefined,
       speaking: tile.el.classList.contains('speaking'),
       recording: member != null && isRecording(member)

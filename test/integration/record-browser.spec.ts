@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { expect } from 'aegir/chai'
 import { setWebmDuration, webmDuration } from '../../browser/src/webm.js'
 import { joinAs, launch, pagePeerId, participant, waitForVideo, type Participant } from '../helpers/browser.js'
-import { cleanup, run, sleep, startRelay, type RelayProc } from '../helpers/procs.js'
+import { cleanup, Proc, run, sleep, startRelay, tempDir, type RelayProc } from '../helpers/procs.js'
 import type { Browser, Page } from 'playwright-core'
 
 const exec = promisify(execFile)
@@ -258,6 +258,24 @@ describe('recording a call in the browser', function () {
     await cleo.page.getByTestId('local-video').waitFor()
     await sleep(1_000)
     expect(await recover.isVisible()).to.equal(false)
+  })
+
+  it('a command-line recorder in the room is a participant marked recorder, and everyone is told it records', async () => {
+    const [ada] = people
+    const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', tempDir(),
+      '--data-dir', join(tempDir(), 'rec'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
+    const recId = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
+    const tile = ada.page.locator(`[data-testid=tile][data-peer-id="${recId}"]`)
+    await tile.waitFor({ timeout: 45_000 })
+    await waitIndicator(ada.page, /Rec is recording/, 10_000)
+    expect(await tile.getAttribute('data-role')).to.equal('recorder')
+    expect(await tile.locator('.badge').textContent()).to.equal('recorder')
+    expect(await tile.locator('.rec').isVisible()).to.equal(true)
+    expect(await ada.page.locator(`[data-testid=participant][data-peer-id="${recId}"]`).textContent()).to.match(/recorder/)
+    await ada.page.screenshot({ path: join(ARTIFACTS, 'recording-cli-seen.png') })
+    rec.kill('SIGTERM')
+    await rec.exited
+    await waitNoIndicator(ada.page, 20_000)
   })
 
   it('a browser that cannot record says so in one sentence, and nobody is told of a recording', async () => {
