@@ -425,18 +425,48 @@ async function updateBadges (): Promise<void> {
   }
 }
 
+/** Below this mean audio level (0..1, RMS) over a tick, a participant is silent. */
+const SPEAKING_LEVEL = 0.02
+/** The highlight stays this long after a speaker was last heard, ms: short pauses between words do not flicker. */
+const SPEAKING_HOLD = 1_500
+/** Per participant: audio energy counters at the last tick, and when they were last heard above SPEAKING_LEVEL. */
+const speech = new Map<string, { energy: number, seconds: number, level: number, heardAt: number }>()
+
+/**
+ * The active speaker: whoever had the highest mean audio level since the last tick, from the receivers'
+ * totalAudioEnergy / totalSamplesDuration (every sample counts, not just the last packet's level), held for
+ * SPEAKING_HOLD so that the highlight follows a conversation without flickering.
+ */
 async function activeSpeaker (): Promise<void> {
   const call = app.call
   if (call == null) return
-  let loudest: string | undefined
-  let level = 0.02
+  const now = Date.now()
+  const present = new Set<string>()
   for (const m of app.room?.members() ?? []) {
-    const pc = call.peerConnection(m.peerId)
-    for (const r of pc?.getReceivers() ?? []) {
-      if (r.track.kind !== 'audio') continue
-      const l = r.getSynchronizationSources()[0]?.audioLevel ?? 0
-      if (l > level) { level = l; loudest = m.peerId.toString() }
-    }
+    const key = m.peerId.toString()
+    present.add(key)
+    const receiver = call.peerConnection(m.peerId)?.getReceivers().find(r => r.track.kind === 'audio' && r.track.readyState === 'live')
+    if (receiver == null) { speech.delete(key); continue }
+    let energy = 0
+    let seconds = 0
+    try {
+      (await receiver.getStats()).forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') { energy = s.totalAudioEnergy ?? 0; seconds = s.totalSamplesDuration ?? 0 }
+      })
+    } catch { continue }
+    const last = speech.get(key)
+    const dt = seconds - (last?.seconds ?? seconds)
+    const level = dt > 0 ? Math.sqrt(Math.max(0, energy - (last?.energy ?? energy)) / dt) : 0
+    speech.set(key, { energy, seconds, level, heardAt: level > SPEAKING_LEVEL ? now : last?.heardAt ?? 0 })
+  }
+  for (const key of speech.keys()) if (!present.has(key)) speech.delete(key)
+  // the loudest of those heard now; else whoever was heard last, while the hold lasts
+  let loudest: string | undefined
+  let best = SPEAKING_LEVEL
+  for (const [key, s] of speech) if (s.level > best) { best = s.level; loudest = key }
+  if (loudest == null) {
+    const recent = [...speech].filter(([, s]) => now - s.heardAt < SPEAKING_HOLD).sort((a, b) => b[1].heardAt - a[1].heardAt)[0]
+    loudest = recent?.[0]
   }
   for (const [key, tile] of app.tiles) tile.el.classList.toggle('speaking', key === loudest)
 }
@@ -712,6 +742,8 @@ function showPanel (message: string, error: boolean, result?: { meta: RecordingM
     panelUrl = URL.createObjectURL(result.blob)
     link.href = panelUrl
     link.dataset.size = String(result.blob.size)
+    // how long the page itself recorded (MediaRecorder start to stop), for automation that checks the file
+    link.dataset.durationMs = String(Math.round(result.meta.durationMs ?? 0))
     link.download = fileName(result.meta)
     link.textContent = 'Download'
     link.title = link.download

@@ -90,6 +90,8 @@ describe('recording a call in the browser', function () {
   let url: string
   let shortName: string
   const people: Participant[] = []
+  /** command-line recorders a test started: stopped after each test, so a failure does not leave one in the room */
+  const recorders: Proc[] = []
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true })
@@ -100,6 +102,10 @@ describe('recording a call in the browser', function () {
   })
 
   afterEach(async function () {
+    for (const r of recorders.splice(0)) {
+      r.kill('SIGINT')
+      await r.exited
+    }
     if (this.currentTest?.state !== 'failed') return
     for (const p of people) {
       const state = await p.page.evaluate(() => ({
@@ -138,6 +144,33 @@ describe('recording a call in the browser', function () {
     for (const p of [ada, bo]) await waitIndicator(p.page, /Cleo is recording/, 5_000)
     expect(await cleo.page.getByTestId('record').getAttribute('aria-pressed')).to.equal('true')
 
+    // a command-line recorder records the same room at the same time, one file per track
+    const cliOut = tempDir('freeflow-record-both-')
+    const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', cliOut,
+      '--data-dir', join(cliOut, '.identity'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
+    recorders.push(rec)
+    const recId: string = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
+    for (const p of [ada, bo, cleo]) await waitIndicator(p.page, /Rec/, 30_000)
+    // every page's camera and microphone reach it; both recorders then run side by side for 10 s
+    try {
+      await rec.waitFor('every track', () => rec.of('track:start').length >= 6, 60_000)
+    } catch (err: any) {
+      const states = await Promise.all([ada, bo, cleo].map(async p => p.page.evaluate(async (id) => {
+        const f = (globalThis as any).freeflow
+        const m = f.room.members().find((x: any) => x.peerId.toString() === id)
+        const pc = m != null ? f.call.peerConnection(m.peerId) : undefined
+        return { member: m != null, pc: pc?.connectionState, sig: pc?.signalingState, senders: pc?.getSenders().map((x: any) => x.track?.kind).join(',') }
+      }, recId)))
+      throw new Error(`${err.message}; tracks ${rec.of('track:start').map(e => `${e.name}:${e.kind}`).join(' ')}; pages' sessions with the recorder ${JSON.stringify(states)}`)
+    }
+    await sleep(10_000)
+    // the recorder stops before a fourth person joins: four pages and a recorder are more than two cores carry
+    const recStop = Date.now()
+    rec.kill('SIGINT')
+    const recExit = await rec.exited
+    expect(recExit.code, rec.stderr).to.equal(0)
+    for (const p of [ada, bo, cleo]) await waitIndicator(p.page, /^(?!.*Rec)/, 20_000)
+
     // a late joiner sees it from the moment they are in the call, and appears in the recording
     await sleep(2_000)
     const dee = await participant(browser, url)
@@ -170,6 +203,10 @@ describe('recording a call in the browser', function () {
     await link.waitFor({ state: 'visible', timeout: 20_000 })
     for (const p of [ada, bo, dee, cleo]) await waitNoIndicator(p.page)
     expect(await cleo.page.getByTestId('record').textContent()).to.match(/Record/)
+    // the page's own clock, from MediaRecorder's start to its stop: a busy page handles a click late
+    const pageSec = Number(await link.getAttribute('data-duration-ms')) / 1000
+    console.log(`      the page recorded ${pageSec.toFixed(2)} s`)
+    expect(pageSec, 'the page stopped within 3 s of the click').to.be.within(truth.low - 1, truth.high + 3)
     const { path, suggested } = await download(cleo.page, 'recording-download', 'recording.webm')
     expect(suggested).to.match(new RegExp(`^freeflow-${shortName}-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.webm$`))
     console.log(`      recorded ${truth.low.toFixed(2)} to ${truth.high.toFixed(2)} s, file ${statSync(path).size} bytes`)
@@ -179,13 +216,33 @@ describe('recording a call in the browser', function () {
     const duration = Number(probe.format.duration)
     const packets = await lastVideoPacket(path)
     console.log(`      ffprobe duration ${duration} s, last video packet at ${packets} s`)
-    expect(duration, 'duration against the wall clock').to.be.within(truth.low - 1, truth.high + 1)
+    expect(duration, 'duration against the time the page recorded').to.be.within(pageSec - 1, pageSec + 1)
     // a file without a Duration would report its last packet (the test below checks the element is there)
     expect(Math.abs(duration - packets), `duration ${duration} vs last video packet ${packets}`).to.be.below(2)
     expect(await decodeErrors(path)).to.equal('')
     const volume = await maxVolume(path)
     console.log(`      loudest audio ${volume} dBFS`)
     expect(volume, 'the mixed audio is not silence').to.be.above(-40)
+
+    // the command-line recorder's files: one valid WebM per track, as long as the track was recorded
+    const stopped = rec.of('stopped')[0]
+    const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
+    const tracks = manifest.files.map((f: any) => `${f.name}:${f.kind}`).sort()
+    for (const name of ['Ada', 'Bo', 'Cleo']) expect(tracks).to.include.members([`${name}:camera`, `${name}:microphone`])
+    for (const f of manifest.files) {
+      const file = join(stopped.manifest, '..', f.file)
+      const p = await ffprobe(file)
+      expect(p.format.format_name).to.include('webm')
+      expect(p.streams, f.file).to.have.lengthOf(1)
+      expect(p.streams[0].codec_name).to.match(f.kind === 'microphone' ? /^opus$/ : /^vp[89]$/)
+      const started = rec.of('track:start').find(e => e.file === f.file)?.at
+      const ended = rec.of('track:end').find(e => e.file === f.file)?.at
+      expect(started, `${f.file} has a track:start line`).to.be.a('number')
+      // the truth: from its track:start line to its track:end line, or to SIGINT
+      const truthSec = ((ended ?? recStop) - started!) / 1000
+      console.log(`      cli ${f.file}: ${Number(p.format.duration).toFixed(2)} s, truth ${truthSec.toFixed(2)} s`)
+      expect(Number(p.format.duration), f.file).to.be.within(truthSec - 1, truthSec + 1)
+    }
 
     // frames for people to look at: before Dee was there, and at the end (Dee in, Bo's camera off)
     await frameAt(path, 1, join(ARTIFACTS, 'recording-frame-start.png'))
@@ -264,6 +321,7 @@ describe('recording a call in the browser', function () {
     const [ada] = people
     const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', tempDir(),
       '--data-dir', join(tempDir(), 'rec'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
+    recorders.push(rec)
     const recId = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
     const tile = ada.page.locator(`[data-testid=tile][data-peer-id="${recId}"]`)
     await tile.waitFor({ timeout: 45_000 })
