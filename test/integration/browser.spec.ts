@@ -163,6 +163,10 @@ describe('video calls in the browser', function () {
     const [ada, bo, cy] = people
     // the fake microphone beeps: with only Bo's microphone on, Bo is the only one who can be heard
     for (const p of [ada, cy]) await p.page.getByTestId('toggle-mic').click()
+    // the mutes have taken effect once the others see them (a busy page handles a click late)
+    for (const [muted, viewer] of [[0, 1], [2, 1], [0, 2], [2, 0]] as const) {
+      await people[viewer].page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement | null)?.dataset.mic === 'off', ids[muted], { timeout: 10_000 })
+    }
     const speakers = async (p: Participant): Promise<string[]> => p.page.evaluate(() =>
       [...document.querySelectorAll('[data-testid=tile].speaking')].map(t => (t as HTMLElement).dataset.peerId ?? ''))
     try {
@@ -173,7 +177,10 @@ describe('video calls in the browser', function () {
       // highlighted anywhere for a few seconds
       await sleep(2_000)
       for (let i = 0; i < 20; i++) {
-        for (const p of [ada, bo, cy]) expect((await speakers(p)).filter(id => id !== ids[1])).to.deep.equal([])
+        for (const [k, p] of [ada, bo, cy].entries()) {
+          const others = (await speakers(p)).filter(id => id !== ids[1]).map(id => ids.indexOf(id) >= 0 ? ['Ada', 'Bo', 'Cy'][ids.indexOf(id)] : id)
+          expect(others, `highlighted on ${['Ada', 'Bo', 'Cy'][k]}'s page besides Bo`).to.deep.equal([])
+        }
         await sleep(150)
       }
     } finally {
