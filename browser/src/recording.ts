@@ -262,7 +262,13 @@ function layout (n: number, w: number, h: number, gap: number): { cols: number, 
 class Mixer {
   readonly context = new AudioContext()
   readonly destination = this.context.createMediaStreamDestination()
+  /** Several people talking at once add up past full scale: a limiter keeps the mix from clipping. */
+  private readonly limiter = new DynamicsCompressorNode(this.context, { threshold: -6, knee: 0, ratio: 20, attack: 0.003, release: 0.25 })
   private readonly sources = new Map<string, MediaStreamAudioSourceNode>()
+
+  constructor () {
+    this.limiter.connect(this.destination)
+  }
 
   sync (tracks: MediaStreamTrack[]): void {
     const wanted = new Map(tracks.filter(t => t.readyState === 'live').map(t => [t.id, t]))
@@ -275,7 +281,7 @@ class Mixer {
     for (const [id, track] of wanted) {
       if (this.sources.has(id)) continue
       const node = this.context.createMediaStreamSource(new MediaStream([track]))
-      node.connect(this.destination)
+      node.connect(this.limiter)
       this.sources.set(id, node)
     }
   }
