@@ -6,24 +6,13 @@
  * place with its real size: no byte moves, so Cues and the Segment size stay right.
  */
 import { open, type FileHandle } from 'node:fs/promises'
+import { encodeSize8, ID_ATTACHMENTS, ID_CHAPTERS, ID_CLUSTER, ID_CUES, ID_EBML, ID_INFO, ID_PIXEL_HEIGHT, ID_PIXEL_WIDTH, ID_SEEK_HEAD, ID_SEGMENT, ID_TAGS, ID_TRACK_ENTRY, ID_TRACKS, ID_VIDEO, ID_VOID, readId, readSize, WebmFormatError } from '../protocols/webm/ebml.js'
 
-const EBML_HEADER = 0x1A45DFA3
-const SEGMENT = 0x18538067
-const CLUSTER = 0x1F43B675
-const VOID = 0xEC
-const TRACKS = 0x1654AE6B
-const TRACK_ENTRY = 0xAE
-const VIDEO = 0xE0
-const PIXEL_WIDTH = 0xB0
-const PIXEL_HEIGHT = 0xBA
 /** Elements that live directly in a Segment: one of these ends an unknown-sized Cluster. */
-const TOP_LEVEL = new Set([CLUSTER, 0x1C53BB6B /* Cues */, 0x114D9B74 /* SeekHead */, 0x1549A966 /* Info */,
-  0x1654AE6B /* Tracks */, 0x1254C367 /* Tags */, 0x1043A770 /* Chapters */, 0x1941A469 /* Attachments */])
+const TOP_LEVEL = new Set([ID_CLUSTER, ID_CUES, ID_SEEK_HEAD, ID_INFO, ID_TRACKS, ID_TAGS, ID_CHAPTERS, ID_ATTACHMENTS])
 
-export class InvalidWebmError extends Error {
-  static readonly name = 'InvalidWebmError'
-  readonly name = 'InvalidWebmError'
-}
+/** What is not a WebM file this can finish (the same error the web app's WebM code throws). */
+export { WebmFormatError as InvalidWebmError }
 
 /** Reads a file through a window, so that walking a long recording's element headers costs few reads. */
 class Reader {
@@ -48,28 +37,13 @@ interface Header { id: number, size: number | undefined, dataStart: number, size
 async function header (r: Reader, pos: number): Promise<Header | undefined> {
   if (pos >= r.size) return undefined
   const head = await r.bytes(pos, Math.min(12, r.size - pos))
-  const idLength = Math.clz32(head[0]) - 23
-  if (idLength < 1 || idLength > 4 || head.length < idLength + 1) throw new InvalidWebmError(`bad element id at ${pos}`)
-  let id = 0
-  for (let i = 0; i < idLength; i++) id = id * 256 + head[i]
-  const first = head[idLength]
-  const sizeLength = Math.clz32(first) - 23
-  if (sizeLength < 1 || sizeLength > 8 || head.length < idLength + sizeLength) throw new InvalidWebmError(`bad element size at ${pos}`)
-  let size = first & (0xff >> sizeLength)
-  let allOnes = size === (0xff >> sizeLength)
-  for (let i = 1; i < sizeLength; i++) {
-    const b = head[idLength + i]
-    size = size * 256 + b
-    allOnes &&= b === 0xff
-  }
-  return { id: id >>> 0, size: allOnes ? undefined : size, dataStart: pos + idLength + sizeLength, sizeLength }
+  const id = readId(head, 0)
+  const size = readSize(head, id.length)
+  return { id: id.value, size: size.unknown ? undefined : size.value, dataStart: pos + id.length + size.length, sizeLength: size.length }
 }
 
 function vint8 (n: number): Buffer {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(BigInt(n))
-  b[0] = 0x01
-  return b
+  return Buffer.from(encodeSize8(n))
 }
 
 /** Overwrite an unsigned integer element's value in place; false if the new value does not fit its length. */
@@ -96,12 +70,12 @@ async function * childrenOf (r: Reader, el: Header): AsyncGenerator<Header> {
 /** Set the picture size of every video track, where the new numbers fit in place. */
 async function setPictureSize (fh: FileHandle, r: Reader, tracks: Header, size: { width: number, height: number }): Promise<void> {
   for await (const entry of childrenOf(r, tracks)) {
-    if (entry.id !== TRACK_ENTRY) continue
+    if (entry.id !== ID_TRACK_ENTRY) continue
     for await (const video of childrenOf(r, entry)) {
-      if (video.id !== VIDEO) continue
+      if (video.id !== ID_VIDEO) continue
       for await (const px of childrenOf(r, video)) {
-        if (px.id === PIXEL_WIDTH) await setUint(fh, px, size.width)
-        if (px.id === PIXEL_HEIGHT) await setUint(fh, px, size.height)
+        if (px.id === ID_PIXEL_WIDTH) await setUint(fh, px, size.width)
+        if (px.id === ID_PIXEL_HEIGHT) await setUint(fh, px, size.height)
       }
     }
   }
@@ -116,15 +90,15 @@ export async function finishWebm (path: string, size?: { width: number, height: 
   try {
     const r = new Reader(fh, (await fh.stat()).size)
     const ebml = await header(r, 0)
-    if (ebml?.id !== EBML_HEADER || ebml.size == null) throw new InvalidWebmError('no EBML header')
+    if (ebml?.id !== ID_EBML || ebml.size == null) throw new WebmFormatError('no EBML header')
     const segmentAt = ebml.dataStart + ebml.size
     const segment = await header(r, segmentAt)
-    if (segment?.id !== SEGMENT) throw new InvalidWebmError('no Segment')
+    if (segment?.id !== ID_SEGMENT) throw new WebmFormatError('no Segment')
     // the writer reserved 8 bytes for the size: children start after them, behind a Void if the size was shortened
     const children = segmentAt + 4 + 8
     if (segment.dataStart !== children) {
       const pad = await header(r, segment.dataStart)
-      if (pad?.id !== VOID || pad.size == null || pad.dataStart + pad.size !== children) throw new InvalidWebmError('unexpected Segment header')
+      if (pad?.id !== ID_VOID || pad.size == null || pad.dataStart + pad.size !== children) throw new WebmFormatError('unexpected Segment header')
     }
     await fh.write(vint8(r.size - children), 0, 8, segmentAt + 4)
     const end = r.size
@@ -134,11 +108,11 @@ export async function finishWebm (path: string, size?: { width: number, height: 
       const el = await header(r, pos)
       if (el == null) break
       if (el.size != null) {
-        if (el.id === TRACKS && size != null) await setPictureSize(fh, r, el, size)
+        if (el.id === ID_TRACKS && size != null) await setPictureSize(fh, r, el, size)
         pos = el.dataStart + el.size
         continue
       }
-      if (el.id !== CLUSTER) throw new InvalidWebmError(`unknown-sized element ${el.id.toString(16)} at ${pos}`)
+      if (el.id !== ID_CLUSTER) throw new WebmFormatError(`unknown-sized element ${el.id.toString(16)} at ${pos}`)
       // the Cluster runs until the next top-level element or the end of the file
       let child = el.dataStart
       while (child < end) {
@@ -147,7 +121,7 @@ export async function finishWebm (path: string, size?: { width: number, height: 
         child = c.dataStart + c.size
       }
       child = Math.min(child, end)
-      if (el.sizeLength !== 8) throw new InvalidWebmError(`unknown size of ${el.sizeLength} bytes at ${pos}`)
+      if (el.sizeLength !== 8) throw new WebmFormatError(`unknown size of ${el.sizeLength} bytes at ${pos}`)
       await fh.write(vint8(child - el.dataStart), 0, 8, el.dataStart - 8)
       fixed++
       pos = child

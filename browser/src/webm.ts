@@ -5,65 +5,9 @@
  * no I/O, so it runs in Node too.
  */
 
-const ID_EBML = 0x1A45DFA3
-const ID_SEGMENT = 0x18538067
-const ID_SEEK_HEAD = 0x114D9B74
-const ID_INFO = 0x1549A966
-const ID_TIMECODE_SCALE = 0x2AD7B1
-const ID_DURATION = 0x4489
-const ID_CLUSTER = 0x1F43B675
+import { encodeId, encodeSize8, ID_CLUSTER, ID_DURATION, ID_EBML, ID_INFO, ID_SEEK_HEAD, ID_SEGMENT, ID_TIMECODE_SCALE, readId, readSize, WebmFormatError, type Vint } from '../../protocols/webm/ebml.js'
 
-export class WebmFormatError extends Error {
-  static readonly name = 'WebmFormatError'
-  readonly name = 'WebmFormatError'
-}
-
-interface Vint { value: number, length: number, unknown: boolean }
-
-/** An element ID: the length marker stays part of the value, as IDs are written in the spec. */
-function readId (buf: Uint8Array, pos: number): Vint {
-  const first = buf[pos]
-  if (first === undefined) throw new WebmFormatError('truncated element id')
-  let length = 1
-  while (length <= 4 && (first & (0x80 >> (length - 1))) === 0) length++
-  if (length > 4) throw new WebmFormatError(`bad element id at ${pos}`)
-  if (pos + length > buf.length) throw new WebmFormatError('truncated element id')
-  let value = 0
-  for (let i = 0; i < length; i++) value = value * 256 + buf[pos + i]
-  return { value, length, unknown: false }
-}
-
-/** An element size; all ones in the value bits means "unknown" (a live stream). */
-function readSize (buf: Uint8Array, pos: number): Vint {
-  const first = buf[pos]
-  if (first === undefined) throw new WebmFormatError('truncated element size')
-  let length = 1
-  while (length <= 8 && (first & (0x80 >> (length - 1))) === 0) length++
-  if (length > 8) throw new WebmFormatError(`bad element size at ${pos}`)
-  if (pos + length > buf.length) throw new WebmFormatError('truncated element size')
-  let value = first & (0xFF >> length)
-  let allOnes = value === (0xFF >> length)
-  for (let i = 1; i < length; i++) {
-    value = value * 256 + buf[pos + i]
-    if (buf[pos + i] !== 0xFF) allOnes = false
-  }
-  return { value, length, unknown: allOnes }
-}
-
-function encodeId (id: number): Uint8Array {
-  const bytes: number[] = []
-  for (let v = id; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xFF)
-  return Uint8Array.from(bytes)
-}
-
-/** A size as an 8-byte vint, so that it can be rewritten in place later without moving anything. */
-function encodeSize8 (size: number): Uint8Array {
-  const out = new Uint8Array(8)
-  let v = size
-  for (let i = 7; i >= 1; i--) { out[i] = v & 0xFF; v = Math.floor(v / 256) }
-  out[0] = 0x01
-  return out
-}
+export { WebmFormatError }
 
 function concat (parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
