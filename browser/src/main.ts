@@ -429,6 +429,8 @@ async function updateBadges (): Promise<void> {
 const SPEAKING_LEVEL = 0.02
 /** The highlight stays this long after a speaker was last heard, ms: short pauses between words do not flicker. */
 const SPEAKING_HOLD = 1_500
+/** Audio seconds between two ticks beyond which their difference is too old to call anyone speaking now. */
+const STALE_WINDOW = 1
 /** Per participant: audio energy counters at the last tick, and when they were last heard above SPEAKING_LEVEL. */
 const speech = new Map<string, { energy: number, seconds: number, level: number, heardAt: number }>()
 
@@ -437,9 +439,21 @@ const speech = new Map<string, { energy: number, seconds: number, level: number,
  * totalAudioEnergy / totalSamplesDuration (every sample counts, not just the last packet's level), held for
  * SPEAKING_HOLD so that the highlight follows a conversation without flickering.
  */
+/** One tick at a time: on a busy page a tick can outlast the interval. */
+let speakerTick = false
+
 async function activeSpeaker (): Promise<void> {
   const call = app.call
-  if (call == null) return
+  if (call == null || speakerTick) return
+  speakerTick = true
+  try {
+    await measureSpeakers(call)
+  } finally {
+    speakerTick = false
+  }
+}
+
+async function measureSpeakers (call: NonNullable<typeof app.call>): Promise<void> {
   const now = Date.now()
   const present = new Set<string>()
   for (const m of app.room?.members() ?? []) {
@@ -456,7 +470,8 @@ async function activeSpeaker (): Promise<void> {
     } catch { continue }
     const last = speech.get(key)
     const dt = seconds - (last?.seconds ?? seconds)
-    const level = dt > 0 ? Math.sqrt(Math.max(0, energy - (last?.energy ?? energy)) / dt) : 0
+    // a window much longer than a tick (the page stalled) holds sound from long ago: it is not speech now
+    const level = dt > 0 && dt <= STALE_WINDOW ? Math.sqrt(Math.max(0, energy - (last?.energy ?? energy)) / dt) : 0
     speech.set(key, { energy, seconds, level, heardAt: level > SPEAKING_LEVEL ? now : last?.heardAt ?? 0 })
   }
   for (const key of speech.keys()) if (!present.has(key)) speech.delete(key)

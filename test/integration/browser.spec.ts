@@ -173,9 +173,9 @@ describe('video calls in the browser', function () {
       for (const p of [ada, cy]) {
         await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.classList.contains('speaking') === true, ids[1], { timeout: 15_000, polling: 50 })
       }
-      // and, once the muted ones' last words are older than the highlight's hold (1.5 s), nobody else is
-      // highlighted anywhere for a few seconds
-      await sleep(2_000)
+      // and, once the muted ones' last words are older than the highlight's hold (1.5 s, after a tick of up to
+      // 1 s of audio), nobody else is highlighted anywhere for a few seconds
+      await sleep(3_000)
       for (let i = 0; i < 20; i++) {
         for (const [k, p] of [ada, bo, cy].entries()) {
           const others = (await speakers(p)).filter(id => id !== ids[1]).map(id => ids.indexOf(id) >= 0 ? ['Ada', 'Bo', 'Cy'][ids.indexOf(id)] : id)
