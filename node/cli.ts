@@ -41,6 +41,29 @@ function printer (json: boolean): Out {
   }
 }
 
+/** The one room key a member command takes; a malformed one is a usage error. */
+async function roomKeyArg (positionals: string[]): Promise<string> {
+  if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
+  await parseRoomKey(positionals[0])
+  return positionals[0]
+}
+
+/** The relays a member finds the room through: at least one, each with its /p2p/ id. */
+function bootstrapArg (value: unknown): string[] {
+  const bootstrap = (value as string[] | undefined) ?? []
+  if (bootstrap.length === 0) throw new UsageError('at least one --bootstrap <multiaddr> is needed to find the room')
+  bootstrap.forEach(parseBootstrap)
+  return bootstrap
+}
+
+/** A member's word on each bootstrap relay: reached, or not (and retried). */
+function bootstrapReporter (out: Out): (s: { addr: string, connected: boolean, error?: string }) => void {
+  return (s) => {
+    if (s.connected) out({ event: 'bootstrap', addr: s.addr, connected: true }, `connected to ${s.addr}`)
+    else out({ event: 'bootstrap', addr: s.addr, connected: false, error: s.error }, `cannot reach ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
+  }
+}
+
 function parse (args: string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true })
@@ -84,14 +107,10 @@ async function joinCommand (args: string[]): Promise<void> {
     'webrtc-bind': { type: 'string' },
     json: { type: 'boolean', default: false }
   })
-  if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
-  const roomKey = positionals[0]
-  await parseRoomKey(roomKey)
+  const roomKey = await roomKeyArg(positionals)
   const name = String(values.name ?? '').trim()
   if (name === '') throw new UsageError('--name is required')
-  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
-  if (bootstrap.length === 0) throw new UsageError('at least one --bootstrap <multiaddr> is needed to find the room')
-  bootstrap.forEach(parseBootstrap)
+  const bootstrap = bootstrapArg(values.bootstrap)
   const out = printer(values.json === true)
 
   const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('peer')))
@@ -99,10 +118,7 @@ async function joinCommand (args: string[]): Promise<void> {
   const shutdown = new AbortController()
   keepBootstrapped(node, bootstrap, {
     signal: shutdown.signal,
-    onStatus: (s) => {
-      if (s.connected) out({ event: 'bootstrap', addr: s.addr, connected: true }, `connected to ${s.addr}`)
-      else out({ event: 'bootstrap', addr: s.addr, connected: false, error: s.error }, `cannot reach ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
-    }
+    onStatus: bootstrapReporter(out)
   })
   const room = await node.services.room.join(roomKey, { name })
   room.addEventListener('peer:join', ({ detail }) => {
@@ -168,14 +184,10 @@ async function recordCommand (args: string[]): Promise<void> {
     'webrtc-bind': { type: 'string' },
     json: { type: 'boolean', default: false }
   })
-  if (positionals.length !== 1) throw new UsageError('expected exactly one room key')
-  const roomKey = positionals[0]
-  await parseRoomKey(roomKey)
+  const roomKey = await roomKeyArg(positionals)
   const name = String(values.name).trim()
   if (name === '') throw new UsageError('--name must not be empty')
-  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
-  if (bootstrap.length === 0) throw new UsageError('at least one --bootstrap <multiaddr> is needed to find the room')
-  bootstrap.forEach(parseBootstrap)
+  const bootstrap = bootstrapArg(values.bootstrap)
   if (values.out == null) throw new UsageError('--out <dir> is required: where the recordings go')
   const outDir = String(values.out)
   await writableDir(outDir)
@@ -191,10 +203,7 @@ async function recordCommand (args: string[]): Promise<void> {
   const shutdown = new AbortController()
   keepBootstrapped(node, bootstrap, {
     signal: shutdown.signal,
-    onStatus: (s) => {
-      if (s.connected) out({ event: 'bootstrap', addr: s.addr, connected: true }, `connected to ${s.addr}`)
-      else out({ event: 'bootstrap', addr: s.addr, connected: false, error: s.error }, `cannot reach ${s.addr} (${s.error ?? 'unknown error'}); retrying`)
-    }
+    onStatus: bootstrapReporter(out)
   })
   const room = await node.services.room.join(roomKey, { name, role: 'recorder' })
   const dir = await sessionDir(outDir, room)

@@ -81,38 +81,22 @@ export function setWebmDuration (head: Uint8Array, durationMs: number): Uint8Arr
 
 /** The Duration in a WebM head, in ms, or undefined when it has none (for tests and diagnostics). */
 export function webmDuration (head: Uint8Array): number | undefined {
-  let pos = 0
-  const ebml = readId(head, pos)
-  if (ebml.value !== ID_EBML) return undefined
-  const ebmlSize = readSize(head, pos + ebml.length)
-  pos += ebml.length + ebmlSize.length + ebmlSize.value
-  const segment = readId(head, pos)
-  if (segment.value !== ID_SEGMENT) return undefined
-  pos += segment.length + readSize(head, pos + segment.length).length
-  while (pos < head.length) {
-    const id = readId(head, pos)
-    const size = readSize(head, pos + id.length)
-    const dataAt = pos + id.length + size.length
-    if (id.value === ID_INFO) {
-      let scale = 1_000_000
-      let duration: number | undefined
-      for (let c = dataAt; c < dataAt + size.value;) {
-        const cid = readId(head, c)
-        const csize = readSize(head, c + cid.length)
-        const at = c + cid.length + csize.length
-        if (cid.value === ID_TIMECODE_SCALE) scale = readUint(head, at, csize.value)
-        if (cid.value === ID_DURATION) {
-          const view = new DataView(head.buffer, head.byteOffset + at, csize.value)
-          duration = csize.value === 4 ? view.getFloat32(0) : view.getFloat64(0)
-        }
-        c = at + csize.value
-      }
-      return duration == null ? undefined : duration * scale / 1_000_000
+  const info = findChild(head, ID_INFO)
+  if (info == null) return undefined
+  let scale = 1_000_000
+  let duration: number | undefined
+  for (let c = info.start; c < info.end;) {
+    const cid = readId(head, c)
+    const csize = readSize(head, c + cid.length)
+    const at = c + cid.length + csize.length
+    if (cid.value === ID_TIMECODE_SCALE) scale = readUint(head, at, csize.value)
+    if (cid.value === ID_DURATION) {
+      const view = new DataView(head.buffer, head.byteOffset + at, csize.value)
+      duration = csize.value === 4 ? view.getFloat32(0) : view.getFloat64(0)
     }
-    if (size.unknown) return undefined
-    pos = dataAt + size.value
+    c = at + csize.value
   }
-  return undefined
+  return duration == null ? undefined : duration * scale / 1_000_000
 }
 
 const ID_TIMECODE = 0xE7
