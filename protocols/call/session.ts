@@ -91,6 +91,13 @@ export function videoBudgetFor (participants: number): VideoBudget {
  */
 const HOLD_RESOLUTION_MS = 6_000
 
+/**
+ * While a call has never come up, our side of the negotiation is sent again this often, ms. A signal is lost when
+ * the other side refuses a stream (it has not finished the room handshake with us yet) or a stream is cut; a lost
+ * answer would otherwise leave both sides waiting for ever (seen under load: a page stuck in 'calling').
+ */
+const STALL_RESYNC = 8_000
+
 export class PeerSession extends TypedEventEmitter<CallEvents> {
   readonly pc: RTCPeerConnection
   readonly peerId: PeerId
@@ -109,6 +116,7 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
   private videoBudget: VideoBudget = videoBudgetFor(2)
   private holdUntil = 0
   private holdTimer?: ReturnType<typeof setTimeout>
+  private readonly stallTimer: ReturnType<typeof setInterval>
   state: 'calling' | 'connected' | 'reconnecting' | 'unreachable' | 'closed' = 'calling'
 
   constructor (init: SessionInit) {
@@ -126,6 +134,11 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === 'connected') this.setState('connected')
     }
+    this.stallTimer = setInterval(() => {
+      if (this.state !== 'calling' || this.makingOffer) return
+      this.init.log('the call with %p is not up yet: sending our description again', this.peerId)
+      this.resync()
+    }, STALL_RESYNC)
   }
 
   private setState (state: PeerSession['state']): void {
@@ -310,6 +323,7 @@ export class PeerSession extends TypedEventEmitter<CallEvents> {
     this.closed = true
     clearTimeout(this.disconnectedTimer)
     clearTimeout(this.holdTimer)
+    clearInterval(this.stallTimer)
     this.pc.close()
   }
 }
