@@ -24,6 +24,7 @@ import { withStartBitrate } from '../protocols/call/session.js'
 import { launch, CHROMIUM } from '../test/helpers/browser.js'
 import { cleanup, run, sleep, startRelay, type RelayProc } from '../test/helpers/procs.js'
 import { between, snapshot, type CpuWindow } from './cpu.js'
+import { fixed, mean, ms, pct, table } from './report.js'
 import { baselineRun, clickJoin, installProbe, meshSample, meshState, readProbe, stopProbe, type BaselineRun, type MeshPeerSample, type ProbeState } from './call-page.js'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 
@@ -64,38 +65,11 @@ const COMMAND = 'unshare -n sh -c \'ip link set lo up && npm run bench:call\''
 
 // ---- small statistics ----
 
-/** Nearest-rank percentile (NaN when empty). */
-function pct (values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]
-}
-
 interface Stats { n: number, p50: number, p95: number, min: number, max: number }
 
 function stats (values: Array<number | undefined>): Stats {
   const v = values.filter((x): x is number => x != null && Number.isFinite(x))
   return { n: v.length, p50: pct(v, 50), p95: pct(v, 95), min: pct(v, 0), max: pct(v, 100) }
-}
-
-function mean (values: number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length
-}
-
-function ms (v: number | null | undefined): string {
-  return v == null || Number.isNaN(v) ? '-' : `${Math.round(v)}`
-}
-
-function fixed (v: number | null | undefined, digits = 1): string {
-  return v == null || Number.isNaN(v) ? '-' : v.toFixed(digits)
-}
-
-function table (rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => (r[i] ?? '').length)))
-  return rows.map((r, j) => {
-    const line = '  ' + r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ')
-    return j === 0 ? `${line}\n  ${'-'.repeat(line.length - 2)}` : line
-  }).join('\n')
 }
 
 function log (text: string): void {

@@ -25,6 +25,7 @@ import { launch } from '../test/helpers/browser.js'
 import { BIN, cleanup, Proc, run, sleep, startPeer, startRelay, tempDir, type RelayProc } from '../test/helpers/procs.js'
 import { meshSample, type MeshPeerSample } from './call-page.js'
 import { allProcs, between, chromiumRole, descendantsOf, readProc, snapshot } from './cpu.js'
+import { fixed, table } from './report.js'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
@@ -196,39 +197,29 @@ async function meshUp (people: Person[], deadline: number): Promise<boolean> {
   return false
 }
 
-function fixed (v: number | null | undefined, digits = 0): string {
-  return v == null || Number.isNaN(v) ? '-' : v.toFixed(digits)
-}
-
-function table (rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map(r => r[c].length)))
-  const line = (r: string[]): string => '  ' + r.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join('  ')
-  return [line(rows[0]), '  ' + '-'.repeat(line(rows[0]).length - 2), ...rows.slice(1).map(line)].join('\n')
-}
-
 function printReport (windows: Window[]): void {
   const rows = [['window', 'recorder page cpu', 'its heap MiB', 'its rss MiB', 'other pages cpu (mean)', 'fps received (mean)', 'freezes', 'browser proc cpu', 'browser rss MiB', 'terminal member', 'its cpu', 'its rss MiB (peak)', 'written MiB', 'machine busy', 'other procs']]
   for (const w of windows) {
     const [rec, ...others] = w.pages
     rows.push([
       w.name,
-      `${fixed(rec.cpuPct)}%`,
-      fixed(rec.jsHeapMiB),
-      fixed(rec.rssMiB),
-      `${fixed(others.reduce((a, p) => a + p.cpuPct, 0) / others.length)}%`,
+      `${fixed(rec.cpuPct, 0)}%`,
+      fixed(rec.jsHeapMiB, 0),
+      fixed(rec.rssMiB, 0),
+      `${fixed(others.reduce((a, p) => a + p.cpuPct, 0) / others.length, 0)}%`,
       fixed(w.pages.reduce((a, p) => a + p.fpsMean, 0) / w.pages.length, 1),
       String(w.pages.reduce((a, p) => a + p.freezes, 0)),
-      `${fixed(w.browserProcess.cpuPct)}%`,
-      fixed(w.browserProcess.rssMiB),
+      `${fixed(w.browserProcess.cpuPct, 0)}%`,
+      fixed(w.browserProcess.rssMiB, 0),
       w.terminal.command,
-      `${fixed(w.terminal.cpuPct)}%`,
-      `${fixed(w.terminal.rssMiB)} (${fixed(w.terminal.rssPeakMiB)})`,
+      `${fixed(w.terminal.cpuPct, 0)}%`,
+      `${fixed(w.terminal.rssMiB, 0)} (${fixed(w.terminal.rssPeakMiB, 0)})`,
       fixed(w.writtenMiB, 1),
-      `${fixed(w.machineBusyPct)}%`,
-      `${fixed(w.otherPct)}%`
+      `${fixed(w.machineBusyPct, 0)}%`,
+      `${fixed(w.otherPct, 0)}%`
     ])
   }
-  process.stdout.write(`\nRecording ${windows[0]?.pages.length ?? 0} participants, ${fixed(windows[0]?.seconds)} s per window\n${table(rows)}\n`)
+  process.stdout.write(`\nRecording ${windows[0]?.pages.length ?? 0} participants, ${fixed(windows[0]?.seconds, 0)} s per window\n${table(rows)}\n`)
   process.stdout.write([
     '  call = nobody records (a plain `freeflow join` is the terminal member); browser = participant 1 records in its page;',
     '  cli = `freeflow record` is a fifth member writing every track (the call is then 5 members: senders encode one more stream each);',
@@ -269,7 +260,7 @@ async function main (): Promise<void> {
   await plain.waitFor('ready', e => e.event === 'ready', 30_000)
   await sleep(SETTLE)
   windows.push(await measure('call', people, plain, seconds))
-  log(`call: recorder page ${fixed(windows[0].pages[0].cpuPct)}% cpu`)
+  log(`call: recorder page ${fixed(windows[0].pages[0].cpuPct, 0)}% cpu`)
 
   // 2. participant 1 records in its page
   const rec = people[0]
@@ -277,7 +268,7 @@ async function main (): Promise<void> {
   for (const p of people) await p.page.getByTestId('recording-indicator').waitFor({ state: 'visible', timeout: 15_000 })
   await sleep(SETTLE)
   windows.push(await measure('browser', people, plain, seconds, async () => await opfsBytes(rec.page)))
-  log(`browser: recorder page ${fixed(windows[1].pages[0].cpuPct)}% cpu, ${fixed(windows[1].writtenMiB, 1)} MiB written`)
+  log(`browser: recorder page ${fixed(windows[1].pages[0].cpuPct, 0)}% cpu, ${fixed(windows[1].writtenMiB, 1)} MiB written`)
   await rec.page.getByTestId('record').click()
   await rec.page.getByTestId('recording-download').waitFor({ timeout: 30_000 })
   plain.kill('SIGINT')
@@ -291,7 +282,7 @@ async function main (): Promise<void> {
   await recorder.waitFor('every track', () => recorder.events.filter(e => e.event === 'track:start').length >= 2 * n, 60_000)
   await sleep(SETTLE)
   windows.push(await measure('cli', people, recorder, seconds, async () => dirBytes(out)))
-  log(`cli: recorder ${fixed(windows[2].terminal.cpuPct)}% cpu, ${fixed(windows[2].writtenMiB, 1)} MiB written`)
+  log(`cli: recorder ${fixed(windows[2].terminal.cpuPct, 0)}% cpu, ${fixed(windows[2].writtenMiB, 1)} MiB written`)
   recorder.kill('SIGINT')
   await recorder.exited
   for (const p of people) if (p.errors.length > 0) log(`${p.name} page errors: ${p.errors.slice(0, 3).join(' | ')}`)

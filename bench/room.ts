@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cleanup, run, sleep, startPeer, startRelay, type FreeflowEvent, type Proc, type RelayProc } from '../test/helpers/procs.js'
 import { allProcs, machineCpu, readProc, type ProcInfo } from './cpu.js'
+import { ms, pct, table } from './report.js'
 
 const GOALS = {
   /** Every member sees every other one within this many ms of starting `join`, at N = 10. */
@@ -40,21 +41,10 @@ const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 
 // ---- small statistics ----
 
-/** Nearest-rank percentile of a list (NaN when empty). */
-function pct (values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]
-}
-
 interface Stats { n: number, p50: number, p90: number, p99: number, max: number }
 
 function stats (values: number[]): Stats {
   return { n: values.length, p50: pct(values, 50), p90: pct(values, 90), p99: pct(values, 99), max: pct(values, 100) }
-}
-
-function ms (v: number | null | undefined): string {
-  return v == null || Number.isNaN(v) ? '-' : `${Math.round(v)}`
 }
 
 // ---- CPU accounting (Linux /proc; zeros elsewhere) ----
@@ -569,14 +559,6 @@ async function chatBench (n: number, rate: number, seconds: number, settle: numb
 }
 
 // ---- report ----
-
-function table (rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
-  return rows.map((r, ri) => {
-    const line = r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ')
-    return ri === 0 ? `${line}\n${widths.map(w => '-'.repeat(w)).join('  ')}` : line
-  }).join('\n')
-}
 
 function printReport (join: JoinSummary[], chat: ChatResult | undefined, rounds: number): void {
   const out: string[] = []
