@@ -58,7 +58,7 @@ export function utf8 (text: string): Uint8Array<ArrayBuffer> {
 
 export function toHex (bytes: Uint8Array): string {
   let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  for (const b of bytes) { out += b.toString(16).padStart(2, '0') }
   return out
 }
 
@@ -74,7 +74,7 @@ export function base32Encode (bytes: Uint8Array): string {
       bits -= 5
     }
   }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
+  if (bits > 0) { out += ALPHABET[(value << (5 - bits)) & 31] }
   return out
 }
 
@@ -85,7 +85,7 @@ function base32Decode (text: string): Uint8Array<ArrayBuffer> {
   let i = 0
   for (const ch of text) {
     const v = ALPHABET.indexOf(ch)
-    if (v < 0) throw new InvalidRoomKeyError(`room key contains '${ch}', which never appears in a room key (only a-z and 2-7 do)`)
+    if (v < 0) { throw new InvalidRoomKeyError(`room key contains '${ch}', which never appears in a room key (only a-z and 2-7 do)`) }
     value = ((value << 5) | v) & 0xffff
     bits += 5
     if (bits >= 8) {
@@ -103,7 +103,7 @@ async function checksum (versionAndSecret: Uint8Array<ArrayBuffer>): Promise<Uin
 
 /** Encode a secret as a room key (exported for test vectors; use generateRoomKey). */
 export async function encodeRoomKey (secret: Uint8Array): Promise<string> {
-  if (secret.length !== ROOM_SECRET_BYTES) throw new InvalidRoomKeyError(`a room secret is ${ROOM_SECRET_BYTES} bytes`)
+  if (secret.length !== ROOM_SECRET_BYTES) { throw new InvalidRoomKeyError(`a room secret is ${ROOM_SECRET_BYTES} bytes`) }
   const body = new Uint8Array(1 + ROOM_SECRET_BYTES)
   body[0] = ROOM_KEY_VERSION
   body.set(secret, 1)
@@ -135,7 +135,7 @@ export function normaliseRoomKey (text: string): string {
 /** Check a room key and return its secret; throws InvalidRoomKeyError with a sentence a person can act on. */
 export async function parseRoomKey (text: string): Promise<Uint8Array<ArrayBuffer>> {
   const key = normaliseRoomKey(text)
-  if (key.length === 0) throw new InvalidRoomKeyError('room key is empty')
+  if (key.length === 0) { throw new InvalidRoomKeyError('room key is empty') }
   if (key.length !== ROOM_KEY_LENGTH) {
     throw new InvalidRoomKeyError(`room key must be ${ROOM_KEY_LENGTH} characters, this one has ${key.length}`)
   }
@@ -144,9 +144,9 @@ export async function parseRoomKey (text: string): Promise<Uint8Array<ArrayBuffe
   const expected = await checksum(body)
   const got = bytes.subarray(1 + ROOM_SECRET_BYTES)
   let diff = 0
-  for (let i = 0; i < CHECKSUM_BYTES; i++) diff |= expected[i] ^ got[i]
-  if (diff !== 0) throw new InvalidRoomKeyError('room key has a typo: its checksum does not match')
-  if (bytes[0] !== ROOM_KEY_VERSION) throw new InvalidRoomKeyError('room key is from an unknown version of FreeFlow Connect')
+  for (let i = 0; i < CHECKSUM_BYTES; i++) { diff |= expected[i] ^ got[i] }
+  if (diff !== 0) { throw new InvalidRoomKeyError('room key has a typo: its checksum does not match') }
+  if (bytes[0] !== ROOM_KEY_VERSION) { throw new InvalidRoomKeyError('room key is from an unknown version of FreeFlow Connect') }
   return body.slice(1)
 }
 
@@ -200,7 +200,7 @@ export async function seal (key: CryptoKey, plaintext: Uint8Array, aad: Uint8Arr
 
 /** Open a sealed message; throws SealError when it was not sealed with this key and AAD. */
 export async function open (key: CryptoKey, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  if (sealed.length < 1 + NONCE_BYTES + 16 || sealed[0] !== ROOM_KEY_VERSION) throw new SealError('not a sealed room message')
+  if (sealed.length < 1 + NONCE_BYTES + 16 || sealed[0] !== ROOM_KEY_VERSION) { throw new SealError('not a sealed room message') }
   try {
     const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.slice(1, 1 + NONCE_BYTES), additionalData: new Uint8Array(aad) }, key, sealed.slice(1 + NONCE_BYTES))
     return new Uint8Array(pt)
@@ -241,6 +241,6 @@ export async function membershipProof (proofKey: CryptoKey, role: ProofRole, inp
 
 /** Constant-time check (WebCrypto's HMAC verify) of a peer's proof. */
 export async function verifyMembershipProof (proofKey: CryptoKey, role: ProofRole, input: ProofInput, proof: Uint8Array): Promise<boolean> {
-  if (proof.length !== 32) return false
+  if (proof.length !== 32) { return false }
   return crypto.subtle.verify('HMAC', proofKey, new Uint8Array(proof), proofTranscript(role, input))
 }

@@ -5,13 +5,13 @@
  */
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { open, seal, utf8, type RoomKeys } from '../room-key/index.js'
-import { InvalidMessageError } from './index.js'
-import { Envelope, Payload } from './pb/room.js'
+import { open, seal, utf8 } from '../room-key/index.ts'
+import { decodeEnvelope, decodePayload } from './codec.ts'
+import { MAX_ENVELOPE_BYTES } from './constants.ts'
+import { InvalidMessageError } from './errors.ts'
+import { Envelope, Payload } from './pb/room.ts'
+import type { RoomKeys } from '../room-key/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-
-/** Envelopes larger than this are rejected before opening (a 4000-character message is about 16 KiB). */
-export const MAX_ENVELOPE_BYTES = 64 * 1024
 
 export interface OpenedEnvelope {
   from: PeerId
@@ -34,26 +34,29 @@ export async function sealEnvelope (keys: RoomKeys, peerId: PeerId, privateKey: 
   return seal(keys.chatKey, envelope, keys.roomId)
 }
 
-/** Open, decode and verify; throws SealError or InvalidMessageError. */
+/** Open, decode and verify; throws SealError or InvalidMessageError, nothing else. */
 export async function openEnvelope (keys: RoomKeys, sealed: Uint8Array): Promise<OpenedEnvelope> {
-  if (sealed.length > MAX_ENVELOPE_BYTES) throw new InvalidMessageError('envelope too large')
+  if (sealed.length > MAX_ENVELOPE_BYTES) { throw new InvalidMessageError('envelope too large') }
   const bytes = await open(keys.chatKey, sealed, keys.roomId)
   let envelope: Envelope
   let from: PeerId
   let payload: Payload
   try {
-    envelope = Envelope.decode(bytes)
+    envelope = decodeEnvelope(bytes)
     from = peerIdFromMultihash(Digest.decode(envelope.from))
-    payload = Payload.decode(envelope.payload, { limits: { presence: { addrs: 32 } } })
+    payload = decodePayload(envelope.payload)
   } catch (err: any) {
-    throw new InvalidMessageError(`malformed envelope: ${err.message}`)
+    throw new InvalidMessageError(`malformed envelope: ${err.message}`, { cause: err })
   }
   const publicKey = from.publicKey
-  if (publicKey == null) throw new InvalidMessageError('author key is not embedded in its PeerId')
+  if (publicKey == null) { throw new InvalidMessageError('author key is not embedded in its PeerId') }
   let ok = false
   try {
+    // a signature of the wrong length makes @libp2p/crypto throw on Node: that is a bad signature too
     ok = await publicKey.verify(sigTranscript(keys.roomId, envelope.payload), envelope.signature)
-  } catch {}
-  if (!ok) throw new InvalidMessageError('bad author signature')
+  } catch {
+    // ok stays false
+  }
+  if (!ok) { throw new InvalidMessageError('bad author signature') }
   return { from, payload }
 }

@@ -2,34 +2,76 @@
  * The room service: join a room by its key, find the other members, prove membership to each, and carry
  * presence and end-to-end sealed chat on the room's gossipsub topic. One implementation for Node and browser.
  */
-import { RoomService } from './service.js'
+import { RoomService } from './service.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { ComponentLogger, ContentRouting, Libp2pEvents, PeerId, PeerStore, PrivateKey, TypedEventTarget, AbortOptions } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
-/** The membership handshake and room-state exchange. */
-export const ROOM_PROTOCOL = '/freeflow/room/1.0.0'
+export { ROOM_PROTOCOL, DEFAULTS, MAX_ENVELOPE_BYTES } from './constants.ts'
+export { InvalidMessageError, MissingPubsubError, NotAMemberError, RoomLeftError } from './errors.ts'
 
+/** Options of the room service; every default is in `DEFAULTS` (constants.ts). */
 export interface RoomServiceInit {
-  /** Deadline for one membership handshake, in ms. @default 10_000 */
+  /**
+   * Deadline for one membership handshake, either side, in ms.
+   *
+   * @default 10_000
+   */
   handshakeTimeout?: number
-  /** Largest handshake message accepted on the wire, in bytes (a Welcome with 200 history entries fits). @default 1_048_576 */
+  /**
+   * Largest handshake frame accepted, in bytes (a Welcome with 200 history entries fits).
+   *
+   * @default 1_048_576
+   */
   maxMessageSize?: number
-  /** How often a member says it is still here, in ms. @default 5_000 */
+  /**
+   * How often a member says it is still here, in ms.
+   *
+   * @default 5_000
+   */
   heartbeatInterval?: number
-  /** A member not heard from for this long is reported gone, in ms (issue: within 15 s). @default 12_000 */
+  /**
+   * A member not heard from for this long is reported gone, in ms (issue: within 15 s).
+   *
+   * @default 12_000
+   */
   leaveTimeout?: number
-  /** After a connection to a member closes, it is reported gone unless heard from within this, in ms; longer than the heartbeat interval, so a member still reachable through others is not dropped. @default 7_000 */
+  /**
+   * After a connection to a member closes, it is reported gone unless heard from within this, in ms; longer than
+   * the heartbeat interval, so a member still reachable through others is not dropped.
+   *
+   * @default 7_000
+   */
   disconnectGrace?: number
-  /** Longest pause between two DHT lookups for members, in ms. @default 15_000 */
+  /**
+   * Longest pause between two DHT lookups for members, in ms.
+   *
+   * @default 15_000
+   */
   maxLookupInterval?: number
-  /** Chat messages kept for late joiners. @default 200 */
+  /**
+   * Chat messages kept for late joiners.
+   *
+   * @default 200
+   */
   historySize?: number
-  /** Longest chat message, in characters. @default 4_000 */
+  /**
+   * Longest chat message, in characters.
+   *
+   * @default 4_000
+   */
   maxTextLength?: number
-  /** Longest display name, in characters. @default 64 */
+  /**
+   * Longest display name, in characters.
+   *
+   * @default 64
+   */
   maxNameLength?: number
-  /** Most inbound handshake streams at once per connection. @default 4 */
+  /**
+   * Most inbound handshake streams at once per connection.
+   *
+   * @default 4
+   */
   maxInboundStreams?: number
 }
 
@@ -56,6 +98,10 @@ export interface RecordingState {
   since: number
 }
 
+/**
+ * Options of `join`. Its signal bounds the join itself: when it aborts before `join` resolves, the room is left
+ * again (nothing stays subscribed, registered or running) and `join` rejects with the signal's reason.
+ */
 export interface JoinOptions extends AbortOptions {
   /** Display name shown to the others. */
   name: string
@@ -86,7 +132,7 @@ export interface ChatMessage {
 export interface RoomEvents {
   'peer:join': CustomEvent<MemberInfo>
   'peer:leave': CustomEvent<MemberInfo & { reason: 'left' | 'timeout' }>
-  'chat': CustomEvent<ChatMessage>
+  chat: CustomEvent<ChatMessage>
   /** A present member's role or recording state changed (it started or stopped recording). */
   'peer:update': CustomEvent<MemberInfo>
 }
@@ -111,25 +157,22 @@ export interface Room extends TypedEventTarget<RoomEvents> {
   setRecording(active: boolean, options?: AbortOptions): Promise<void>
   /** Seal and publish a chat message; resolves with it as the others will see it. */
   send(text: string, options?: AbortOptions): Promise<ChatMessage>
-  /** Say goodbye on the topic and stop taking part. */
+  /**
+   * Say goodbye on the topic and stop taking part. The room is always left (every loop, timer, subscription and
+   * handler ends); the signal bounds only the goodbye: if it aborts first, `leave` rejects with its reason.
+   */
   leave(options?: AbortOptions): Promise<void>
 }
 
 export interface RoomServiceApi {
-  /** Join a room; throws InvalidRoomKeyError for a malformed key. */
+  /**
+   * Join a room: resolves once the room is subscribed, has announced this node and looks for members. Throws
+   * InvalidRoomKeyError for a malformed key, MissingPubsubError without gossipsub. Joining a room this node is in
+   * gives the same room.
+   */
   join(roomKey: string, options: JoinOptions): Promise<Room>
   /** Rooms this node is in. */
   rooms(): Room[]
-}
-
-export class NotAMemberError extends Error {
-  static readonly name = 'NotAMemberError'
-  readonly name = 'NotAMemberError'
-}
-
-export class InvalidMessageError extends Error {
-  static readonly name = 'InvalidMessageError'
-  readonly name = 'InvalidMessageError'
 }
 
 export function roomService (init: RoomServiceInit = {}): (components: RoomServiceComponents) => RoomServiceApi {

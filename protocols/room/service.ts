@@ -1,27 +1,17 @@
-import { serviceCapabilities, serviceDependencies, start } from '@libp2p/interface'
-import { pbStream } from '@libp2p/utils'
-import { toHex } from '../room-key/index.js'
-import { deriveRoomKeys } from '../room-key/index.js'
-import { InvalidMessageError, NotAMemberError, ROOM_PROTOCOL } from './index.js'
-import { Hello } from './pb/room.js'
-import { RoomImpl } from './room.js'
-import type { JoinOptions, Room, RoomServiceApi, RoomServiceComponents, RoomServiceInit } from './index.js'
+/**
+ * The room service as libp2p runs it: the /freeflow/room/1.0.0 handler (the responder's side of the handshake) and
+ * the rooms this node is in. `stop()` leaves every room and unregisters the handler, so nothing outlives the node.
+ */
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { deriveRoomKeys, toHex } from '../room-key/index.ts'
+import { raceSignal } from '../util/abort.ts'
+import { DEFAULTS, ROOM_PROTOCOL } from './constants.ts'
+import { MissingPubsubError } from './errors.ts'
+import { respondHandshake } from './handshake.ts'
+import { RoomImpl } from './room.ts'
+import type { RoomConfig } from './constants.ts'
+import type { JoinOptions, Room, RoomServiceApi, RoomServiceComponents, RoomServiceInit } from './index.ts'
 import type { Connection, Logger, Startable, Stream } from '@libp2p/interface'
-
-export const DEFAULTS = {
-  handshakeTimeout: 10_000,
-  maxMessageSize: 1024 * 1024,
-  heartbeatInterval: 5_000,
-  leaveTimeout: 12_000,
-  disconnectGrace: 7_000,
-  maxLookupInterval: 15_000,
-  historySize: 200,
-  maxTextLength: 4_000,
-  maxNameLength: 64,
-  maxInboundStreams: 4
-} satisfies Required<RoomServiceInit>
-
-export type RoomConfig = Required<RoomServiceInit>
 
 export class RoomService implements RoomServiceApi, Startable {
   readonly [Symbol.toStringTag] = '@freeflow/room'
@@ -31,7 +21,7 @@ export class RoomService implements RoomServiceApi, Startable {
   private readonly components: RoomServiceComponents
   private readonly config: RoomConfig
   private readonly log: Logger
-  private readonly byId = new Map<string, RoomImpl>()
+  private readonly byId = new Map<string, { room: RoomImpl, started: Promise<void> }>()
   private shutdown = new AbortController()
 
   constructor (components: RoomServiceComponents, init: RoomServiceInit) {
@@ -52,43 +42,62 @@ export class RoomService implements RoomServiceApi, Startable {
   }
 
   async stop (): Promise<void> {
-    await Promise.all([...this.byId.values()].map(async room => room.leave().catch(() => {})))
+    await Promise.all([...this.byId.values()].map(async ({ room }) => room.leave().catch(() => {})))
     this.byId.clear()
     this.shutdown.abort()
     await this.components.registrar.unhandle(ROOM_PROTOCOL)
   }
 
   rooms (): Room[] {
-    return [...this.byId.values()]
+    return [...this.byId.values()].map(({ room }) => room)
   }
 
   async join (roomKey: string, options: JoinOptions): Promise<Room> {
+    const { signal } = options
+    signal?.throwIfAborted()
     const keys = await deriveRoomKeys(roomKey)
+    signal?.throwIfAborted()
     const id = toHex(keys.roomId)
     const existing = this.byId.get(id)
-    if (existing != null) return existing
-    if (this.components.pubsub == null) throw new Error('the room service needs gossipsub registered as the `pubsub` service')
-    const name = options.name.trim().slice(0, this.config.maxNameLength)
-    const room = new RoomImpl(this.components, this.config, keys, name, () => this.byId.delete(id), options.role ?? 'participant')
-    this.byId.set(id, room)
-    await start(room)
+    if (existing != null) {
+      // joined, or being joined by another call: the same room, once it has started
+      try {
+        await raceSignal(existing.started, signal)
+        return existing.room
+      } catch (err) {
+        signal?.throwIfAborted()
+        // the other join was aborted and left the room: join it afresh
+        return this.join(roomKey, options)
+      }
+    }
+    if (this.components.pubsub == null) { throw new MissingPubsubError('the room service needs gossipsub registered as the `pubsub` service') }
+    const room = new RoomImpl(this.components, this.config, {
+      keys,
+      name: options.name.trim().slice(0, this.config.maxNameLength),
+      role: options.role ?? 'participant',
+      onClosed: () => { if (this.byId.get(id)?.room === room) { this.byId.delete(id) } }
+    })
+    const started = room.start(options)
+    this.byId.set(id, { room, started })
+    await started
     return room
   }
 
   private async onInbound (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.config.handshakeTimeout)])
-    const pb = pbStream(stream, { maxDataLength: this.config.maxMessageSize })
     try {
-      const hello = await pb.read(Hello, { signal })
-      if (hello.nonce.length !== 32) throw new InvalidMessageError('hello nonce must be 32 bytes')
-      const room = this.byId.get(toHex(hello.roomId))
-      if (room == null) throw new NotAMemberError('not in that room')
-      await room.respond(pb, hello, connection, signal)
+      const { party: room, welcome } = await respondHandshake(stream, roomId => {
+        const room = this.byId.get(toHex(roomId))?.room
+        return room?.left === false ? room : undefined
+      }, {
+        localPeer: this.components.peerId,
+        remotePeer: connection.remotePeer,
+        handshakeTimeout: this.config.handshakeTimeout,
+        maxMessageSize: this.config.maxMessageSize,
+        historySize: this.config.historySize
+      }, { signal: this.shutdown.signal })
+      await room.welcomed(connection.remotePeer, welcome)
     } catch (err: any) {
       this.log('inbound handshake from %p failed - %e', connection.remotePeer, err)
-      stream.abort(err)
     }
   }
 }
-
-

@@ -1,4 +1,3 @@
-/* eslint-env mocha */
 /**
  * The sealed, signed envelope that carries presence and chat on the room topic and in history: round trip with
  * real Ed25519 keys, forged authors, wrong rooms, garbage and oversized input. openEnvelope must fail only with
@@ -9,19 +8,18 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { MAX_ENVELOPE_BYTES, openEnvelope, sealEnvelope } from '../../protocols/room/envelope.js'
-import { InvalidMessageError } from '../../protocols/room/index.js'
-import { Envelope, Payload, Presence, Role } from '../../protocols/room/pb/room.js'
-import { deriveRoomKeys, open, seal, SealError, utf8 } from '../../protocols/room-key/index.js'
-import type { RoomKeys } from '../../protocols/room-key/index.js'
+import { MAX_ENVELOPE_BYTES } from '../../protocols/room/constants.ts'
+import { openEnvelope, sealEnvelope } from '../../protocols/room/envelope.ts'
+import { InvalidMessageError } from '../../protocols/room/errors.ts'
+import { Envelope, Payload, Presence, Role } from '../../protocols/room/pb/room.ts'
+import { deriveRoomKeys, open, seal, SealError, utf8 } from '../../protocols/room-key/index.ts'
+import { rejection } from '../helpers/assert.ts'
+import type { RoomKeys } from '../../protocols/room-key/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { rejection } from '../helpers/assert.js'
 
 // the room-key test vectors (docs/protocols/room-key.md)
 const KEY = 'aeaacaqdaqcqmbyibefawdanbyhw77nd'
 const KEY_2 = 'aeibceqtcqkrmfyydenbwha5dyp4ar6u'
-
-/** The error a promise rejects with; fails the test if it resolves. */
 
 /** Deterministic bytes (mulberry32), so a failing garbage case can be reproduced. */
 function prng (seed: number): (n: number) => Uint8Array<ArrayBuffer> {
@@ -216,9 +214,8 @@ describe('envelope', () => {
       await invalid(await sealRaw(keys, { from, payload, signature: new Uint8Array(64) }), /^bad author signature$/)
     })
 
-    // BUG (protocols/room/envelope.ts line 53, publicKey.verify outside the try): on Node, @libp2p/crypto's
-    // Ed25519 verify throws TypeError('"sig" must be 64 bytes in length.') for a signature of any other length,
-    // so openEnvelope fails with TypeError instead of InvalidMessageError. Enable once fixed.
+    // on Node, @libp2p/crypto's Ed25519 verify throws TypeError('"sig" must be 64 bytes in length.') for a
+    // signature of any other length: openEnvelope must report it as a bad signature, not let the TypeError out
     it('rejects a signature of the wrong length with InvalidMessageError', async () => {
       const payload = Payload.encode(chat('hi'))
       const from = alice.toMultihash().bytes

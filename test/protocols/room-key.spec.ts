@@ -1,4 +1,3 @@
-/* eslint-env mocha */
 /**
  * Room keys: fixed test vectors (identical to docs/protocols/room-key.md) and the behaviour of parsing,
  * derivation, sealing and membership proofs. The vectors were computed once with this code and checked against
@@ -14,9 +13,9 @@ import {
   base32Encode, deriveRoomKeys, encodeRoomKey, EPOCH_MS, epochOf, generateRoomKey, InvalidRoomKeyError, LABELS,
   membershipProof, NONCE_BYTES, normaliseRoomKey, open, parseRoomKey, proofTranscript, ROOM_KEY_LENGTH, ROOM_KEY_VERSION,
   ROOM_SECRET_BYTES, seal, SealError, toHex, utf8, verifyMembershipProof
-} from '../../protocols/room-key/index.js'
-import type { ProofInput, RoomKeys } from '../../protocols/room-key/index.js'
-import { rejection } from '../helpers/assert.js'
+} from '../../protocols/room-key/index.ts'
+import { rejection } from '../helpers/assert.ts'
+import type { ProofInput, RoomKeys } from '../../protocols/room-key/index.ts'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 
@@ -32,8 +31,6 @@ function hex (text: string): Uint8Array<ArrayBuffer> {
 function seq (start: number, n: number): Uint8Array<ArrayBuffer> {
   return Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff)
 }
-
-/** The error a promise rejects with; fails the test if it resolves. */
 
 // ---- vector 1: secret 0x00..0x0f ----
 const SECRET = seq(0x00, 16)
@@ -350,9 +347,7 @@ describe('room-key', () => {
       }
     })
 
-    // BUG (protocols/room-key/index.ts normaliseRoomKey, decodeURIComponent): a pasted link with a malformed
-    // %-escape throws URIError ('URI malformed'), so `freeflow join` exits 1 instead of 2 and deriveRoomKeys
-    // breaks its contract. Enable once fixed.
+    // a malformed %-escape makes decodeURIComponent throw URIError: it must still be an InvalidRoomKeyError
     it('rejects a pasted link with a malformed %-escape as InvalidRoomKeyError', async () => {
       for (const text of ['https://x/#room=%zz', 'https://x/#room=%E0%A4%A']) {
         await invalid(text)

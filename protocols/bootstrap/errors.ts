@@ -1,0 +1,4 @@
+export class InvalidBootstrapAddressError extends Error {
+  static readonly name = 'InvalidBootstrapAddressError'
+  readonly name = 'InvalidBootstrapAddressError'
+}

@@ -1,0 +1,216 @@
+/**
+ * Our outbound signalling stream to one participant. Signals are queued and written in order; the stream is opened
+ * on the best connection (a direct one over a relayed one) and moved when a direct connection appears.
+ *
+ * Everything written on a stream the other side refuses (its room handshake with us is not done yet, its call not
+ * joined yet) or that is cut is lost, and nothing on the wire says what arrived. So a lost stream is reopened with
+ * backoff, and on the new stream `onResync` is asked to say again all the other side needs: our track labels, media
+ * state, pending description and candidates. The same happens after a move to a direct connection, because the two
+ * streams' signals may be read out of order. Once closed (hang-up, bye, the member left), a channel never opens again.
+ */
+import { pbStream } from '@libp2p/utils'
+import { Backoff } from '../util/backoff.ts'
+import { CALL_PROTOCOL, REOPEN_INITIAL_BACKOFF, REOPEN_MAX_BACKOFF } from './constants.ts'
+import { CallEndedError } from './errors.ts'
+import { HelloCodec, SignalCodec } from './messages.ts'
+import type { Signal } from './pb/call.ts'
+import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { ProtobufMessageStream } from '@libp2p/utils'
+
+export interface SignalChannelInit {
+  peerId: PeerId
+  roomId: Uint8Array
+  connectionManager: ConnectionManager
+  maxMessageSize: number
+  /** Deadline for opening a stream and for one write, in ms. */
+  openTimeout: number
+  /** A stream that stayed open this long was accepted by the other side, in ms (a refusal comes sooner). */
+  provenAfter: number
+  log: Logger
+  /** A new stream replaces one that carried signals: queue again what the other side may have missed. */
+  onResync(): void
+  /** The peer does not speak the call protocol (a terminal peer): the channel stops for good. */
+  onNoCall(): void
+}
+
+export class SignalChannel {
+  private readonly init: SignalChannelInit
+  private readonly controller = new AbortController()
+  private readonly backoff = new Backoff({ initial: REOPEN_INITIAL_BACKOFF, max: REOPEN_MAX_BACKOFF })
+  private stream?: Stream
+  private pb?: ProtobufMessageStream<Signal, Stream>
+  private openedAt = 0
+  private queue: Signal[] = []
+  private flushing = false
+  /** A stream that carried signals was lost: pause before the next open. */
+  private lost = false
+  /** The next stream opened must carry a resync first. */
+  private resyncOwed = false
+  /** A stream has been opened before: any later one follows a loss or a move. */
+  private opened = false
+  noCall = false
+
+  constructor (init: SignalChannelInit) {
+    this.init = init
+  }
+
+  get closed (): boolean {
+    return this.controller.signal.aborted
+  }
+
+  /** The connection the stream is on, while there is one. */
+  get connection (): Connection | undefined {
+    const stream = this.stream
+    if (stream == null) { return undefined }
+    return this.init.connectionManager.getConnections(this.init.peerId).find(c => c.streams.includes(stream))
+  }
+
+  send (signal: Signal): void {
+    if (this.closed || this.noCall) { return }
+    this.queue.push(signal)
+    void this.flush()
+  }
+
+  /** A direct connection appeared: move signalling off the limited relayed one. */
+  upgrade (): void {
+    if (this.closed || this.noCall || this.connection?.limits == null) { return }
+    this.init.log('moving signalling with %p to a direct connection', this.init.peerId)
+    const old = this.detach()
+    if (old != null) { void old.close({ signal: AbortSignal.timeout(this.init.openTimeout) }).catch((err: any) => { old.abort(err) }) }
+    this.resyncOwed = true
+    void this.flush()
+  }
+
+  /**
+   * Stop for good; with `bye`, tell the other side first (when a stream is open). Resolves once the stream is closed,
+   * or given up at the open timeout or when `options.signal` aborts; never rejects.
+   */
+  async close (options: AbortOptions & { bye?: boolean } = {}): Promise<void> {
+    if (this.closed) { return }
+    const pb = this.pb
+    const stream = this.detach()
+    this.queue = []
+    this.controller.abort(new CallEndedError('signalling closed'))
+    if (stream == null || pb == null) { return }
+    const deadline = AbortSignal.timeout(this.init.openTimeout)
+    const signal = options.signal == null ? deadline : AbortSignal.any([options.signal, deadline])
+    try {
+      if (options.bye === true) { await pb.write({ tracks: [], bye: true }, { signal }) }
+      await stream.close({ signal })
+    } catch (err: any) {
+      stream.abort(err)
+    }
+  }
+
+  private detach (): Stream | undefined {
+    const stream = this.stream
+    this.stream = undefined
+    this.pb = undefined
+    return stream
+  }
+
+  private bestConnection (): Connection | undefined {
+    const conns = this.init.connectionManager.getConnections(this.init.peerId).filter(c => c.status === 'open')
+    return conns.find(c => c.limits == null) ?? conns[0]
+  }
+
+  /** The stream we wrote on ended without us closing it: reopen, and resync on the new one. */
+  private onStreamLost (stream: Stream): void {
+    if (this.stream !== stream) { return }
+    this.detach()
+    if (this.closed) { return }
+    this.init.log('signalling stream to %p was lost (%s after %d ms)', this.init.peerId, stream.status, Date.now() - this.openedAt)
+    if (Date.now() - this.openedAt >= this.init.provenAfter) { this.backoff.reset() }
+    this.lost = true
+    this.resyncOwed = true
+    void this.flush()
+  }
+
+  private async open (): Promise<void> {
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.openTimeout)])
+    const connection = this.bestConnection() ?? await this.init.connectionManager.openConnection(this.init.peerId, { signal })
+    const stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const pb = pbStream(stream, { maxDataLength: this.init.maxMessageSize })
+    try {
+      await pb.write({ roomId: new Uint8Array(this.init.roomId) }, HelloCodec, { signal })
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+    if (this.closed) {
+      stream.abort(new CallEndedError('signalling closed'))
+      return
+    }
+    this.stream = stream
+    this.pb = pb.pb(SignalCodec)
+    this.openedAt = Date.now()
+    stream.addEventListener('close', () => { this.onStreamLost(stream) }, { once: true })
+    if (stream.status !== 'open') { this.onStreamLost(stream) }
+  }
+
+  private async flush (): Promise<void> {
+    if (this.flushing || this.closed || this.noCall) { return }
+    this.flushing = true
+    try {
+      while (!this.closed) {
+        if (this.pb == null && !await this.reopen()) { return }
+        if (this.pb == null) { continue }
+        const next = this.queue.shift()
+        if (next == null) { return }
+        await this.write(this.pb, next)
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  /** Open a stream, after a pause if the last one was lost, and resync on it if needed; false when the channel stopped. */
+  private async reopen (): Promise<boolean> {
+    if (this.lost) {
+      await this.backoff.wait({ signal: this.controller.signal })
+      if (this.closed) { return false }
+    }
+    try {
+      await this.open()
+    } catch (err: any) {
+      if (this.closed) { return false }
+      if (err.name === 'UnsupportedProtocolError') {
+        this.noCall = true
+        this.queue = []
+        this.init.onNoCall()
+        return false
+      }
+      this.init.log('cannot open signalling to %p - %e', this.init.peerId, err)
+      this.lost = true
+      return true
+    }
+    if (this.pb == null) { return true }
+    this.lost = false
+    if (this.opened) { this.resyncOwed = true }
+    this.opened = true
+    if (this.resyncOwed) {
+      this.resyncOwed = false
+      // ahead of whatever waits in the queue: it may depend on what the other side missed
+      const waiting = this.queue.splice(0)
+      this.init.onResync()
+      this.queue.push(...waiting)
+    }
+    return true
+  }
+
+  private async write (pb: ProtobufMessageStream<Signal, Stream>, signal: Signal): Promise<void> {
+    try {
+      await pb.write(signal, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.openTimeout)]) })
+    } catch (err: any) {
+      if (this.closed) { return }
+      this.init.log('signalling to %p broke - %e', this.init.peerId, err)
+      this.queue.unshift(signal)
+      const stream = this.stream
+      if (stream != null && this.pb === pb) {
+        this.onStreamLost(stream)
+        stream.abort(err)
+      }
+    }
+  }
+}
