@@ -9,10 +9,32 @@ if (major < 22) {
 // start-up is most of the time it takes to join: keep compiled modules between runs
 const { enableCompileCache } = await import('node:module')
 enableCompileCache?.()
-const { main } = await import('../dist/node/cli.js')
-const code = await main(process.argv.slice(2))
-// -1: a long-running command (join, relay) that exits on SIGINT/SIGTERM
-if (code >= 0) process.exitCode = code
+
+// each entry point owns its command: the relay's lives with the relay, the member commands with the Node peer
+const [command, ...rest] = process.argv.slice(2)
+const commands = {
+  relay: async () => (await import('../dist/relay/command.js')).main(rest),
+  room: async () => (await import('../dist/node/cli.js')).main([command, ...rest]),
+  join: async () => (await import('../dist/node/cli.js')).main([command, ...rest]),
+  record: async () => (await import('../dist/node/cli.js')).main([command, ...rest])
+}
+async function usage () {
+  const [member, relay] = await Promise.all([import('../dist/node/cli.js'), import('../dist/relay/command.js')])
+  return `${member.USAGE}\n${relay.USAGE.replace(/^usage:\n/, '')}\n`
+}
+
+let code
+if (command === 'help' || command === '--help' || command === '-h') {
+  process.stdout.write(await usage())
+  code = 0
+} else if (command == null || !Object.hasOwn(commands, command)) {
+  process.stderr.write(`${command == null ? '' : `freeflow: unknown command '${command}'\n`}${await usage()}`)
+  code = 2
+} else {
+  code = await commands[command]()
+}
+// -1: a long-running command (join, relay, record) that exits on SIGINT/SIGTERM
+if (code >= 0) { process.exitCode = code }
 process.on('unhandledRejection', (err) => {
   process.stderr.write(`freeflow: unexpected error (still running): ${err?.stack ?? err}\n`)
 })

@@ -1,7 +1,7 @@
 /** A persistent libp2p identity in a data directory that only its owner can read. */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -19,7 +19,7 @@ export async function loadIdentity (dataDir: string): Promise<PrivateKey> {
   try {
     return privateKeyFromProtobuf(await readFile(file))
   } catch (err: any) {
-    if (err.code !== 'ENOENT') throw new Error(`cannot read the identity in ${file}: ${err.message}`)
+    if (err.code !== 'ENOENT') { throw new Error(`cannot read the identity in ${file}: ${err.message}`) }
   }
   const key = await generateKeyPair('Ed25519')
   await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })

@@ -7,12 +7,14 @@
  */
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { callService, type Call, type CallServiceApi, type RemoteTrackEvent, type TrackKind } from '../protocols/call/index.js'
-import { finishWebm } from './webm-finish.js'
-import { WebmTrackWriter } from './webm-track.js'
-import { RTCPeerConnectionForNode } from './werift-pc.js'
-import type { PeerNode } from './peer.js'
-import type { MemberInfo, Room } from '../protocols/room/index.js'
+import { InputError } from './cli-kit.ts'
+import { finishWebm } from './webm-finish.ts'
+import { WebmTrackWriter } from './webm-track.ts'
+import { RTCPeerConnectionForNode } from './werift-pc.ts'
+import type { PeerNode } from './peer.ts'
+import type { Call, CallServiceApi, IceConfigSource, RemoteTrackEvent, TrackKind } from '../protocols/call/index.ts'
+import type { MemberInfo, Room } from '../protocols/room/index.ts'
+import type { IceConfig } from '../protocols/turn/index.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { MediaStreamTrack as WeriftTrack, RtpPacket } from 'werift'
 
@@ -24,17 +26,13 @@ const MAX_OPEN_PER_PEER = 4
 const MAX_NAME_IN_FILE = 32
 
 /** --out is not a folder this process can write to. */
-export class OutputDirError extends Error {
+export class OutputDirError extends InputError {
   static readonly name = 'OutputDirError'
   readonly name = 'OutputDirError'
 }
 
-export type RecorderNode = PeerNode & { services: { call: CallServiceApi } }
-
-/** The services a recorder adds to a peer node. */
-export function recorderServices (): Record<string, (components: any) => unknown> {
-  return { call: callService() }
-}
+/** A peer node created with `call: true`. */
+export type RecorderNode = PeerNode & { services: { call: CallServiceApi, ice: IceConfig } }
 
 export interface ManifestFile {
   peerId: string
@@ -64,6 +62,7 @@ export interface Manifest {
 
 export type RecorderEvent =
   | { event: 'track:start', peer: string, name: string, kind: TrackKind, codec: string, file: string }
+  | { event: 'waiting-relay', peer: string, name: string }
   | { event: 'track:end', peer: string, name: string, kind: TrackKind, file: string, durationMs: number }
   | { event: 'warning', peer?: string, message: string }
 
@@ -73,27 +72,46 @@ export interface RecorderInit {
   /** The session folder; created by the caller. */
   dir: string
   name: string
-  iceServers?: RTCIceServer[]
   onEvent(event: RecorderEvent, human: string): void
+}
+
+/**
+ * The node's ICE configuration as werift needs it. werift asks stun.l.google.com when it is given no STUN server, and
+ * we never use a third-party server unasked: it gets the STUN server of the relays' TURN servers (coturn answers STUN
+ * on its TURN ports), or, with none known yet, the discard port on loopback, which answers nothing.
+ */
+export function weriftIce (source: IceConfigSource): IceConfigSource {
+  return {
+    configuration: () => {
+      const config = source.configuration()
+      const servers = config.iceServers ?? []
+      const urls = servers.flatMap(s => Array.isArray(s.urls) ? s.urls : [s.urls])
+      if (urls.some(u => /^stuns?:/i.test(u))) { return config }
+      const turn = urls.map(u => /^turns?:([^?]+)/i.exec(u)?.[1]).find(hostPort => hostPort != null)
+      return { ...config, iceServers: [{ urls: turn != null ? `stun:${turn}` : 'stun:127.0.0.1:9' }, ...servers] }
+    },
+    addEventListener: (type, listener) => { source.addEventListener(type, listener) },
+    removeEventListener: (type, listener) => { source.removeEventListener(type, listener) }
+  }
 }
 
 /** Where a keyframe starts in a VP8 or VP9 RTP payload, and the picture size it carries when it says. */
 export function keyframeInfo (codec: string, p: Uint8Array): { width?: number, height?: number } | undefined {
-  if (p.length < 1) return undefined
+  if (p.length < 1) { return undefined }
   if (codec === 'vp8') {
     // RFC 7741: payload descriptor, then the VP8 payload header of a partition start
     const x = (p[0] & 0x80) !== 0
     const start = (p[0] & 0x10) !== 0 && (p[0] & 0x07) === 0
     let i = 1
     if (x) {
-      if (p.length < 2) return undefined
+      if (p.length < 2) { return undefined }
       const ext = p[1]
       i = 2
-      if ((ext & 0x80) !== 0) i += (p[i] & 0x80) !== 0 ? 2 : 1
-      if ((ext & 0x40) !== 0) i++
-      if ((ext & 0x30) !== 0) i++
+      if ((ext & 0x80) !== 0) { i += (p[i] & 0x80) !== 0 ? 2 : 1 }
+      if ((ext & 0x40) !== 0) { i++ }
+      if ((ext & 0x30) !== 0) { i++ }
     }
-    if (!start || i >= p.length || (p[i] & 0x01) !== 0) return undefined
+    if (!start || i >= p.length || (p[i] & 0x01) !== 0) { return undefined }
     if (p.length >= i + 10 && p[i + 3] === 0x9d && p[i + 4] === 0x01 && p[i + 5] === 0x2a) {
       return { width: (p[i + 6] | (p[i + 7] << 8)) & 0x3fff, height: (p[i + 8] | (p[i + 9] << 8)) & 0x3fff }
     }
@@ -104,10 +122,10 @@ export function keyframeInfo (codec: string, p: Uint8Array): { width?: number, h
     const b = p[0]
     const inter = (b & 0x40) !== 0
     const begin = (b & 0x08) !== 0
-    if (inter || !begin) return undefined
+    if (inter || !begin) { return undefined }
     let i = 1
-    if ((b & 0x80) !== 0) i += (p[i] & 0x80) !== 0 ? 2 : 1
-    if ((b & 0x20) !== 0) i += (b & 0x10) !== 0 ? 1 : 2
+    if ((b & 0x80) !== 0) { i += (p[i] & 0x80) !== 0 ? 2 : 1 }
+    if ((b & 0x20) !== 0) { i += (b & 0x10) !== 0 ? 1 : 2 }
     if ((b & 0x02) !== 0 && i < p.length) {
       const ss = p[i]
       const layers = (ss >> 5) + 1
@@ -172,9 +190,9 @@ class TrackFile {
   }
 
   private onRtp (rtp: RtpPacket): void {
-    if (this.state === 'closed') return
+    if (this.state === 'closed') { return }
     this.lastAt = Date.now()
-    if (this.state === 'writing') return
+    if (this.state === 'writing') { return }
     if (this.state === 'waiting') {
       const codec = this.codec
       if (codec !== 'vp8' && codec !== 'vp9' && codec !== 'opus') {
@@ -186,7 +204,7 @@ class TrackFile {
       // for one now and until it is written
       this.open(codec)
       const key = this.track.kind === 'video' ? keyframeInfo(codec, rtp.payload) : undefined
-      if (key?.width != null) this.size = { width: key.width, height: key.height! }
+      if (key?.width != null) { this.size = { width: key.width, height: key.height! } }
       if (this.track.kind === 'video') {
         this.requestKeyframe(rtp.header.ssrc)
         this.pliTimer = setInterval(() => { this.requestKeyframe(rtp.header.ssrc) }, KEYFRAME_RETRY)
@@ -195,7 +213,7 @@ class TrackFile {
     }
     // armed, video: the keyframes that come tell the picture size (VP9; VP8's is read from the first frame written)
     const key = keyframeInfo(this.entry!.codec, rtp.payload)
-    if (key?.width != null) this.size = { width: key.width, height: key.height! }
+    if (key?.width != null) { this.size = { width: key.width, height: key.height! } }
   }
 
   private requestKeyframe (ssrc: number): void {
@@ -222,12 +240,12 @@ class TrackFile {
 
   /** The first frame the file holds arrived. */
   private begin (now: number): void {
-    if (this.state !== 'armed') return
+    if (this.state !== 'armed') { return }
     clearInterval(this.pliTimer)
     this.firstAt = now
     this.state = 'writing'
     this.entry!.start = new Date(now).toISOString()
-    if (this.size != null) Object.assign(this.entry!, this.size)
+    if (this.size != null) { Object.assign(this.entry!, this.size) }
     this.onStart(this)
   }
 
@@ -237,14 +255,15 @@ class TrackFile {
       this.state = 'closed'
       clearInterval(this.pliTimer)
       this.unsubscribe()
-      if (this.recorder == null) return
+      if (this.recorder == null) { return }
       await this.recorder.stop()
       if (this.firstAt > 0) {
         this.entry!.end = new Date(this.lastAt).toISOString()
         await finishWebm(this.abs!, this.size).catch((err: any) => { this.onWarning(`finishing ${this.entry!.file} failed: ${err.message}`) })
+      } else if (this.abs != null) {
+        // opened, but no keyframe ever came: a file with nothing in it is no recording
+        await unlink(this.abs).catch(() => {})
       }
-      // opened, but no keyframe ever came: a file with nothing in it is no recording
-      else if (this.abs != null) await unlink(this.abs).catch(() => {})
     })()
     await this.closing
     return this.entry != null && this.firstAt > 0 ? { durationMs: this.lastAt - this.firstAt } : undefined
@@ -281,15 +300,20 @@ export class Recorder {
     await this.writeManifest()
     this.call = node.services.call.join(room, {
       RTCPeerConnection: RTCPeerConnectionForNode,
-      rtcConfiguration: { iceServers: this.init.iceServers ?? [] }
+      ice: weriftIce(node.services.ice)
     })
     this.call.setMediaState({ mic: false, camera: false, screen: false })
     this.call.addEventListener('track', ({ detail }) => { this.onTrack(detail) })
     this.call.addEventListener('track:removed', ({ detail }) => {
-      for (const f of this.files) if (f.track === (detail.track as unknown)) void this.closeFile(f)
+      for (const f of this.files) { if (f.track === (detail.track as unknown)) { void this.closeFile(f) } }
     })
     this.call.addEventListener('peer-state', ({ detail }) => {
-      if (detail.state === 'closed') this.closePeer(detail.peerId.toString())
+      if (detail.state === 'closed') { this.closePeer(detail.peerId.toString()) }
+      if (detail.state === 'waiting-relay') {
+        const name = this.memberName(detail.peerId)
+        this.init.onEvent({ event: 'waiting-relay', peer: detail.peerId.toString(), name },
+          `waiting for TURN credentials from a relay before calling ${name} (media only through TURN)`)
+      }
     })
     room.addEventListener('peer:leave', ({ detail }) => { this.closePeer(detail.peerId.toString()) })
   }
@@ -300,7 +324,7 @@ export class Recorder {
 
   private onTrack (detail: RemoteTrackEvent): void {
     const track = detail.track as unknown as WeriftTrack
-    for (const f of this.files) if (f.track === track && f.state !== 'closed') return
+    for (const f of this.files) { if (f.track === track && f.state !== 'closed') { return } }
     const peer = detail.peerId.toString()
     const name = this.memberName(detail.peerId)
     // a participant sends a camera, a microphone and maybe a screen; one that sends dozens gets no more files
@@ -314,7 +338,7 @@ export class Recorder {
       (codec) => {
         const base = `${shortPeerId(peer)}-${safeName(name)}-${detail.kind}`
         let rel = `${base}.webm`
-        for (let n = 2; this.usedNames.has(rel); n++) rel = `${base}-${n}.webm`
+        for (let n = 2; this.usedNames.has(rel); n++) { rel = `${base}-${n}.webm` }
         this.usedNames.add(rel)
         return { abs: join(this.init.dir, rel), rel }
       },
@@ -329,14 +353,14 @@ export class Recorder {
   }
 
   private closePeer (peer: string): void {
-    for (const f of this.files) if (f.peerId === peer) void this.closeFile(f)
+    for (const f of this.files) { if (f.peerId === peer) { void this.closeFile(f) } }
   }
 
   private async closeFile (f: TrackFile): Promise<void> {
-    if (f.state === 'closed' && !this.files.has(f)) return
+    if (f.state === 'closed' && !this.files.has(f)) { return }
     this.files.delete(f)
     const result = await f.close()
-    if (result == null || f.entry == null) return
+    if (result == null || f.entry == null) { return }
     await this.writeManifest()
     this.init.onEvent({ event: 'track:end', peer: f.peerId, name: f.name, kind: f.kind, file: f.entry.file, durationMs: result.durationMs },
       `closed ${f.entry.file} (${(result.durationMs / 1000).toFixed(1)} s)`)

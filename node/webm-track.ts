@@ -64,14 +64,13 @@ export class WebmTrackWriter {
           onFirstFrame(out.frame.data)
         }
       }
-      if (video) webm.inputVideo(out)
-      else webm.inputAudio(out)
+      if (video) { webm.inputVideo(out) } else { webm.inputAudio(out) }
     })
     const save = saveToFileSystem(path)
     this.ended = new Promise(resolve => {
       webm.pipe(async (o: any) => {
         try {
-          if (await save(o)) resolve()
+          if (await save(o)) { resolve() }
         } catch (err: any) {
           onError(err)
           resolve()

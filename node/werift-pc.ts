@@ -6,17 +6,18 @@
  *
  * - `icecandidate` events carry a plain object; session.ts calls `candidate.toJSON()`.
  * - A remote stream in werift is a plain object; session.ts listens for its `removetrack`. Here each `track` event
- *   gets fresh EventTarget streams, and when a description stops the remote side sending on a transceiver
- *   (werift clears `firedReceiving`) those streams fire `removetrack`, as a browser's do.
+ * gets fresh EventTarget streams, and when a description stops the remote side sending on a transceiver
+ * (werift clears `firedReceiving`) those streams fire `removetrack`, as a browser's do.
  * - `RTCRtpSender.setParameters()` returns nothing in werift; session.ts expects a promise (only matters for a
- *   Node peer that sends, which the recorder does not; tests use one).
+ * Node peer that sends, which the recorder does not; tests use one).
  * - Codecs are limited to what a WebM file holds (VP8, VP9, Opus), so whatever a browser sends can be written
- *   without transcoding.
+ * without transcoding.
  * - On a host with nothing but loopback (a container, the tests' namespace), loopback is offered as a host
- *   candidate; werift leaves it out otherwise.
+ * candidate; werift leaves it out otherwise.
  */
 import { networkInterfaces } from 'node:os'
-import { RTCPeerConnection as WeriftPeerConnection, useOPUS, useVP8, useVP9, useNACK, usePLI, type RTCPeerConnectionConfig, type RTCRtpTransceiver, type MediaStreamTrack as WeriftTrack } from 'werift'
+import { RTCPeerConnection as WeriftPeerConnection, useOPUS, useVP8, useVP9, useNACK, usePLI } from 'werift'
+import type { RTCPeerConnectionConfig, RTCRtpTransceiver, MediaStreamTrack as WeriftTrack } from 'werift'
 
 /** Codecs a recorder accepts: those WebM holds, so packets go to disk as they came. */
 export function webmCodecs (): NonNullable<RTCPeerConnectionConfig['codecs']> {
@@ -41,7 +42,7 @@ class RemoteStream extends EventTarget {
 
   remove (track: WeriftTrack): void {
     const i = this.tracks.indexOf(track)
-    if (i < 0) return
+    if (i < 0) { return }
     this.tracks.splice(i, 1)
     const evt = new Event('removetrack') as Event & { track: WeriftTrack }
     evt.track = track
@@ -92,7 +93,7 @@ export class NodeRTCPeerConnection extends WeriftPeerConnection {
   override addTrack (track: WeriftTrack, ...streams: any[]): any {
     const sender: any = super.addTrack(track, ...streams)
     const set = sender.setParameters?.bind(sender)
-    if (set != null) sender.setParameters = async (params: unknown) => { set(params) }
+    if (set != null) { sender.setParameters = async (params: unknown) => { set(params) } }
     return sender
   }
 
@@ -110,15 +111,15 @@ export class NodeRTCPeerConnection extends WeriftPeerConnection {
   /** The remote side stopped sending on a transceiver: its track leaves its streams, as in a browser. */
   private settleReceiving (): void {
     for (const [transceiver, { track, streams }] of this.receiving) {
-      if (transceiver.firedReceiving && !transceiver.stopped) continue
+      if (transceiver.firedReceiving && !transceiver.stopped) { continue }
       this.receiving.delete(transceiver)
-      for (const s of streams) s.remove(track)
+      for (const s of streams) { s.remove(track) }
     }
   }
 
   override async close (): Promise<void> {
     for (const { track, streams } of this.receiving.values()) {
-      for (const s of streams) s.remove(track)
+      for (const s of streams) { s.remove(track) }
     }
     this.receiving.clear()
     await super.close()

@@ -1,17 +1,23 @@
 /**
- * The community relay: a DHT server, a circuit-relay-v2 hop with limits, gossipsub, and an HTTP side for health,
- * metrics and the web app. Listening on IPv4 and IPv6 at once, it is also the IPv4-to-IPv6 gateway: an
+ * The community relay: a DHT server, a circuit-relay-v2 hop with limits, gossipsub, STUN/TURN (coturn, supervised)
+ * with credentials over libp2p, and an HTTP side for health, metrics and the web app. Listening on IPv4 and IPv6 at once, it is also the IPv4-to-IPv6 gateway: an
  * IPv4-only member and an IPv6-only member each reserve a slot here and reach each other through it.
  */
-import { tcp } from '@libp2p/tcp'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
 import client from 'prom-client'
-import { overlayOptions } from '../protocols/overlay.js'
-import { startHttp, type HttpServer } from './http.js'
+import { overlayOptions } from '../protocols/overlay/index.ts'
+import { startHttp } from './http.ts'
+import { DEFAULT_TURN, prepareTurn, turnOff } from './turn/index.ts'
+import { registerTurnMetrics } from './turn/metrics.ts'
+import type { HttpServer } from './http.ts'
+import type { RelayTurn, TurnOptions } from './turn/index.ts'
+import type { Bootstrap } from '../protocols/bootstrap/index.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Libp2p } from 'libp2p'
 
 export const DEFAULT_RELAY_LISTEN = [
   '/ip4/0.0.0.0/tcp/4001',
@@ -21,15 +27,35 @@ export const DEFAULT_RELAY_LISTEN = [
 ]
 
 export interface RelayLimits {
-  /** Reservations held at once. @default 256 */
+  /**
+   * Reservations held at once.
+   *
+   * @default 256
+   */
   maxReservations: number
-  /** Reservations from one IP address. @default 8 */
+  /**
+   * Reservations from one IP address.
+   *
+   * @default 8
+   */
   maxReservationsPerIp: number
-  /** How long one relayed connection may stay open, in ms. @default 600_000 */
+  /**
+   * How long one relayed connection may stay open, in ms.
+   *
+   * @default 600_000
+   */
   relayDuration: number
-  /** Bytes one relayed connection may carry, both directions counted together. @default 16 MiB */
+  /**
+   * Bytes one relayed connection may carry, both directions counted together.
+   *
+   * @default 16 MiB
+   */
   relayData: bigint
-  /** Connections at once. @default 1024 */
+  /**
+   * Connections at once.
+   *
+   * @default 1024
+   */
   maxConnections: number
 }
 
@@ -49,11 +75,23 @@ export interface RelayInit {
   /** Folder with the built web app, served at / when http is on. */
   appDir?: string
   limits?: Partial<RelayLimits>
+  /** Other relays to stay connected to, so that the relays make one DHT. */
+  bootstrap?: string[]
+  /**
+   * STUN and TURN with coturn (options not given take DEFAULT_TURN), or false for none.
+   *
+   * @default false
+   */
+  turn?: Partial<TurnOptions> | false
+  /** Where TURN keeps its shared secret and configuration (the relay's data directory); needed for TURN. */
+  dataDir?: string
 }
 
 export interface Relay {
-  node: Libp2p<{ relay: CircuitRelayService } & Record<string, any>>
+  node: Libp2p<{ relay: CircuitRelayService, bootstrap?: Bootstrap } & Record<string, any>>
   http?: HttpServer
+  /** STUN/TURN: its status, URLs and counters (status `off` when not configured or not installed). */
+  turn: RelayTurn
   stop(): Promise<void>
 }
 
@@ -63,12 +101,16 @@ function ipOf (addr: Multiaddr | undefined): string | undefined {
 
 export async function createRelay (init: RelayInit): Promise<Relay> {
   const limits = { ...DEFAULT_LIMITS, ...init.limits }
-  let node: Relay['node'] | undefined
+  // the gater runs only once the node exists: it reads the reservations through this holder
+  const holder: { node?: Relay['node'] } = {}
+  const listen = init.listen ?? DEFAULT_RELAY_LISTEN
+  const turn = await setupTurn(init, listen)
+  const secret = turn.secret
   client.register.clear()
   const options = overlayOptions({
     role: 'relay',
     privateKey: init.privateKey,
-    listen: init.listen ?? DEFAULT_RELAY_LISTEN,
+    listen,
     announce: init.announce,
     transports: [tcp()],
     maxConnections: limits.maxConnections,
@@ -80,47 +122,69 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
         defaultDataLimit: limits.relayData,
         applyDefaultLimit: true
       }
+    },
+    bootstrap: init.bootstrap,
+    turnServer: secret == null
+      ? undefined
+      : { secret, ttl: turn.ttl, urls: () => turn.status().urls, available: () => turn.status().status === 'up' },
+    connectionGater: {
+      // one address may not take every slot: count the reservations already held from the same IP
+      denyInboundRelayReservation: (peer: PeerId) => {
+        const node = holder.node
+        if (node == null) { return false }
+        const ip = ipOf(node.getConnections(peer)[0]?.remoteAddr)
+        if (ip == null) { return false }
+        let held = 0
+        for (const [other, r] of node.services.relay.reservations.entries()) {
+          if (!other.equals(peer) && ipOf(r.addr) === ip) { held++ }
+        }
+        return held >= limits.maxReservationsPerIp
+      }
     }
   })
-  options.connectionGater = {
-    ...options.connectionGater,
-    // one address may not take every slot: count the reservations already held from the same IP
-    denyInboundRelayReservation: (peer: PeerId) => {
-      if (node == null) return false
-      const ip = ipOf(node.getConnections(peer)[0]?.remoteAddr)
-      if (ip == null) return false
-      let held = 0
-      for (const [holder, r] of node.services.relay.reservations.entries()) {
-        if (!holder.equals(peer) && ipOf(r.addr) === ip) held++
-      }
-      return held >= limits.maxReservationsPerIp
-    }
-  }
-  node = await createLibp2p(options) as Relay['node']
-  const relayNode = node
-  new client.Gauge({
+  const relayNode = holder.node = await createLibp2p(options) as Relay['node']
+  client.register.registerMetric(new client.Gauge({
     name: 'freeflow_relay_reservations',
     help: 'Circuit relay reservations held now',
+    registers: [],
     collect () { this.set(relayNode.services.relay.reservations.size) }
-  })
-  new client.Gauge({
+  }))
+  client.register.registerMetric(new client.Gauge({
     name: 'freeflow_relay_connections',
     help: 'Open libp2p connections, by whether they are relayed through another node',
+    registers: [],
     labelNames: ['kind'],
     collect () {
       const conns = relayNode.getConnections()
       this.set({ kind: 'direct' }, conns.filter(c => c.limits == null).length)
       this.set({ kind: 'limited' }, conns.filter(c => c.limits != null).length)
     }
-  })
+  }))
+  registerTurnMetrics(client.register, turn)
   let http: HttpServer | undefined
-  if (init.http != null) http = await startHttp({ ...init.http, node, appDir: init.appDir })
+  try {
+    await turn.start(relayNode.logger)
+    if (init.http != null) { http = await startHttp({ ...init.http, node: relayNode, appDir: init.appDir, turn }) }
+  } catch (err) {
+    await turn.stop()
+    await relayNode.stop()
+    throw err
+  }
   return {
-    node,
+    node: relayNode,
     http,
+    turn,
     async stop () {
       await http?.close()
       await relayNode.stop()
+      await turn.stop()
     }
   }
+}
+
+async function setupTurn (init: RelayInit, listen: string[]): Promise<RelayTurn> {
+  if (init.turn === false) { return turnOff('switched off (--no-turn)') }
+  if (init.turn == null) { return turnOff('not configured') }
+  if (init.dataDir == null) { return turnOff('no data directory for its secret') }
+  return prepareTurn({ options: { ...DEFAULT_TURN, ...init.turn }, dataDir: init.dataDir, listen, announce: init.announce ?? [] })
 }
