@@ -7,7 +7,7 @@ const STORE = 'identity'
 const KEY = 'libp2p-private-key'
 
 async function db (): Promise<IDBDatabase> {
-  return await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = indexedDB.open(DB, 1)
     req.onupgradeneeded = () => { req.result.createObjectStore(STORE) }
     req.onsuccess = () => { resolve(req.result) }
@@ -27,8 +27,10 @@ async function tx<T> (mode: IDBTransactionMode, fn: (store: IDBObjectStore) => I
 export async function loadIdentity (): Promise<PrivateKey> {
   try {
     const stored = await tx<Uint8Array | undefined>('readonly', s => s.get(KEY))
-    if (stored != null) return privateKeyFromProtobuf(new Uint8Array(stored))
-  } catch {}
+    if (stored != null) { return privateKeyFromProtobuf(new Uint8Array(stored)) }
+  } catch {
+    // no IndexedDB, or an unreadable key: a fresh identity
+  }
   const key = await generateKeyPair('Ed25519')
   try {
     await tx('readwrite', s => s.put(privateKeyToProtobuf(key), KEY))

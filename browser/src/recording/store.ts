@@ -7,7 +7,8 @@
  * everything up to the last closed chunk survives a crash of the tab, and nothing is ever copied. The final file
  * is a Blob made of the chunk Files: the browser reads them from disk when it is saved, never all at once.
  */
-import { lastBlock, lastClusterOffset, setWebmDuration, videoTrack } from './webm.js'
+import { lastClusterOffset, setWebmDuration } from '../../../protocols/webm/duration.ts'
+import { lastBlock } from '../../../protocols/webm/stream.ts'
 
 const ROOT = 'recordings'
 const META = 'meta.json'
@@ -34,7 +35,7 @@ export interface RecordingMeta {
   mimeType: string
   /** 'recording' while it is made (or when the tab died), 'stopped' when finished, 'saved' once downloaded. */
   status: RecordingStatus
-  /** Length measured when it stopped; a recording that never stopped has lastFlushAt - startedAt. */
+  /** Length in ms: the stop in media time (the recorder cut the file there); a recording that never stopped has lastFlushAt - startedAt until its last block is read. */
   durationMs?: number
 }
 
@@ -62,7 +63,7 @@ async function writeFile (dir: FileSystemDirectoryHandle, name: string, data: Bl
     await w.close()
   } catch (err: any) {
     await w.abort().catch(() => {})
-    if (err?.name === 'QuotaExceededError') throw new StorageFullError('storage is full')
+    if (err?.name === 'QuotaExceededError') { throw new StorageFullError('storage is full') }
     throw err
   }
 }
@@ -93,11 +94,11 @@ export class RecordingWriter {
 
   /** Hold a Web Lock for as long as this tab writes, so another tab does not offer it as unfinished. */
   async lock (): Promise<void> {
-    if (navigator.locks == null) return
+    if (navigator.locks == null) { return }
     await new Promise<void>(resolve => {
       void navigator.locks.request(lockName(this.meta.id), async () => {
         resolve()
-        await new Promise<void>(release => { this.releaseLock = release })
+        await new Promise<void>(resolve => { this.releaseLock = resolve })
       })
     })
   }
@@ -105,8 +106,8 @@ export class RecordingWriter {
   /** Queue a chunk; the returned promise settles when it (and the metadata after it) is on disk. */
   async append (chunk: Blob): Promise<void> {
     const run = async (): Promise<void> => {
-      if (this.failed != null) throw this.failed
-      if (chunk.size === 0) return
+      if (this.failed != null) { throw this.failed }
+      if (chunk.size === 0) { return }
       const n = this.meta.chunks + 1
       try {
         await writeFile(this.dir, `${String(n).padStart(6, '0')}.webm`, chunk)
@@ -130,7 +131,7 @@ export class RecordingWriter {
     this.meta.status = 'stopped'
     this.meta.durationMs = durationMs
     // if the disk was full, the length is what reached it
-    if (this.failed != null) this.meta.durationMs = Math.min(durationMs, this.meta.lastFlushAt - this.meta.startedAt)
+    if (this.failed != null) { this.meta.durationMs = Math.min(durationMs, this.meta.lastFlushAt - this.meta.startedAt) }
     await writeFile(this.dir, META, JSON.stringify(this.meta)).catch(() => {})
     this.releaseLock?.()
     return this.meta
@@ -138,30 +139,24 @@ export class RecordingWriter {
 }
 
 /**
- * The timestamp of the last block in the recording, in ms, and how many bytes at the end belong to an element
- * that was cut off (a tab that died mid-write): read from the last chunks back to the start of the last Cluster
- * (MediaRecorder starts one at least every few seconds), never the whole file.
+ * For a recording that never stopped (the tab died): the time of its last whole block, in ms, and how many bytes at
+ * the end belong to an element that was cut off mid-write. Read from the last chunks back to the start of the last
+ * Cluster (MediaRecorder starts one at least every few seconds), never the whole file. Any track counts: on a busy
+ * machine video frames are seconds apart, while audio runs on to the end.
  */
 async function mediaEnd (files: File[]): Promise<{ ms: number, cut: number } | undefined> {
-  const track = videoTrack(new Uint8Array(await files[0].slice(0, 64 * 1024).arrayBuffer()))
   let tail = new Uint8Array(0)
   let searchEnd = 0 // [0, searchEnd) of tail may still hold a Cluster header not looked at
   let next = files.length
-  let cut: number | undefined
   while (true) {
     const at = lastClusterOffset(tail.subarray(0, searchEnd))
     if (at >= 0) {
-      if (cut == null) {
-        const any = lastBlock(tail.subarray(at))
-        cut = any == null ? 0 : tail.length - at - any.end
-      }
-      // the last video block: the last Cluster may hold only audio when video frames came late
-      const found = lastBlock(tail.subarray(at), track)
-      if (found != null) return { ms: found.ms, cut }
+      const found = lastBlock(tail.subarray(at))
+      if (found != null) { return { ms: found.ms, cut: tail.length - at - found.end } }
       searchEnd = at
       continue
     }
-    if (next === 0 || tail.length > MAX_TAIL_BYTES) return undefined
+    if (next === 0 || tail.length > MAX_TAIL_BYTES) { return undefined }
     const prev = new Uint8Array(await files[--next].arrayBuffer())
     const grown = new Uint8Array(prev.length + tail.length)
     grown.set(prev, 0)
@@ -176,7 +171,7 @@ function trim (files: Blob[], cut: number): Blob[] {
   const out = [...files]
   while (cut > 0 && out.length > 0) {
     const last = out.pop()!
-    if (last.size > cut) out.push(last.slice(0, last.size - cut))
+    if (last.size > cut) { out.push(last.slice(0, last.size - cut)) }
     cut -= Math.min(cut, last.size)
   }
   return out
@@ -219,11 +214,11 @@ export class RecordingStore {
     const held = new Set((await navigator.locks?.query().catch(() => undefined))?.held?.map(l => l.name) ?? [])
     const out: Array<RecordingMeta & { live: boolean }> = []
     for await (const [name, handle] of (this.root as any).entries() as AsyncIterable<[string, FileSystemHandle]>) {
-      if (handle.kind !== 'directory') continue
+      if (handle.kind !== 'directory') { continue }
       try {
         const file = await (await (handle as FileSystemDirectoryHandle).getFileHandle(META)).getFile()
         const meta = JSON.parse(await file.text()) as RecordingMeta
-        if (meta.version !== 1 || meta.id !== name) continue
+        if (meta.version !== 1 || meta.id !== name) { continue }
         out.push({ ...meta, live: held.has(lockName(meta.id)) })
       } catch {
         // a folder without readable metadata was never started; it holds nothing to recover
@@ -240,19 +235,19 @@ export class RecordingStore {
   async assemble (meta: RecordingMeta): Promise<Blob> {
     const dir = await this.root.getDirectoryHandle(meta.id)
     const names: string[] = []
-    for await (const name of (dir as any).keys() as AsyncIterable<string>) if (CHUNK.test(name)) names.push(name)
+    for await (const name of (dir as any).keys() as AsyncIterable<string>) { if (CHUNK.test(name)) { names.push(name) } }
     names.sort()
     const files: File[] = []
     for (const name of names) {
       const file = await (await dir.getFileHandle(name)).getFile()
-      if (file.size > 0) files.push(file) // a chunk whose write never closed is empty
+      if (file.size > 0) { files.push(file) } // a chunk whose write never closed is empty
     }
-    if (files.length === 0) return new Blob([], { type: 'video/webm' })
-    // the length is what the recording's own video timestamps say (the wall clock measured while recording, or
-    // up to the last chunk, if they cannot be read: on a busy machine a click to stop is handled late, and audio
-    // timestamps can run ahead); a last element cut off by a crash is dropped, so that the file ends cleanly
-    const end = await mediaEnd(files).catch(() => undefined)
-    if (end != null) meta.durationMs = end.ms
+    if (files.length === 0) { return new Blob([], { type: 'video/webm' }) }
+    // a stopped recording has its length from the recorder (the stop, in media time; it was cut there). One that
+    // never stopped is as long as its last whole block says (or up to its last chunk, if that cannot be read), and a
+    // last element cut off by the crash is dropped, so that the file ends cleanly
+    const end = meta.status === 'recording' || meta.durationMs == null ? await mediaEnd(files).catch(() => undefined) : undefined
+    if (end != null) { meta.durationMs = end.ms }
     const parts: Blob[] = end != null && end.cut > 0 && end.cut < files.reduce((n, f) => n + f.size, 0) - files[0].size ? trim(files, end.cut) : files
     // the head to patch: whole leading chunks up to HEAD_BYTES (the first chunk alone can end inside the Info)
     let used = 0
