@@ -1,7 +1,7 @@
 // Bundles the web app (browser/src/main.ts) with esbuild into dist/browser/app, next to its HTML and CSS.
-import { build } from 'esbuild'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const out = `${root}dist/browser/app`
@@ -18,4 +18,4 @@ await build({
   logLevel: 'warning',
   define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false' }
 })
-for (const f of ['index.html', 'style.css', 'icon.svg']) await copyFile(`${root}browser/${f}`, `${out}/${f}`)
+for (const f of ['index.html', 'style.css', 'icon.svg']) { await copyFile(`${root}browser/${f}`, `${out}/${f}`) }

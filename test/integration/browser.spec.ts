@@ -1,21 +1,34 @@
-/* eslint-env mocha */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import { joinAs, launch, participant, videoProgress, type Participant } from '../helpers/browser.js'
-import { cleanup, run, sleep, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
-import type { Browser, Page } from 'playwright-core'
+import { inboundAudioBytes, joinAs, launch, participant, videoProgress, waitForAudio, waitForVideo } from '../../harness/browser.ts'
+import { cleanup, run, sleep, startPeer, startRelay } from '../../harness/procs.ts'
+import type { Participant } from '../../harness/browser.ts'
+import type { Proc, RelayProc } from '../../harness/procs.ts'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /** Screenshots land here for people to look at (CI keeps the folder). */
 export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url))
 
 async function tilePeerIds (page: Page): Promise<string[]> {
-  return await page.locator('[data-testid=tile]').evaluateAll(els => els.map(e => (e as HTMLElement).dataset.peerId ?? ''))
+  return page.locator('[data-testid=tile]').evaluateAll(els => els.map(e => (e as HTMLElement).dataset.peerId ?? ''))
+}
+
+async function participantNames (page: Page): Promise<string[]> {
+  return page.locator('[data-testid=participant]').allTextContents()
+}
+
+/** What each page's room and node hold, for a failure message: `names|node=status|conns=N`. */
+async function roomMembers (pages: Page[]): Promise<string[]> {
+  return Promise.all(pages.map(async page => page.evaluate(() => {
+    const f = (globalThis as any).freeflow
+    return `${String(f.room?.members().map((m: any) => m.name).join(','))}|node=${String(f.node?.status)}|conns=${String(f.node?.getConnections().length)}`
+  })))
 }
 
 async function peerIdOf (page: Page): Promise<string> {
-  return await page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
+  return page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
 }
 
 /** Wait until the video in the tile of `peerId` decodes frames that keep advancing. */
@@ -28,7 +41,7 @@ async function expectPlaying (page: Page, peerId: string, timeoutMs = 30_000): P
     if (last.frames > 0 && last.width > 0) {
       await sleep(1_000)
       const later = await videoProgress(page, sel)
-      if (later.frames > last.frames) return
+      if (later.frames > last.frames) { return }
     }
     await sleep(500)
   }
@@ -36,7 +49,7 @@ async function expectPlaying (page: Page, peerId: string, timeoutMs = 30_000): P
 }
 
 async function chatTexts (page: Page): Promise<Array<{ name: string, text: string, history: boolean }>> {
-  return await page.locator('[data-testid=chat-message]').evaluateAll(els => els.map(e => ({
+  return page.locator('[data-testid=chat-message]').evaluateAll(els => els.map(e => ({
     name: (e as HTMLElement).dataset.name ?? '',
     text: e.querySelector('.text')?.textContent ?? '',
     history: e.classList.contains('history')
@@ -67,15 +80,21 @@ describe('video calls in the browser', function () {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true })
     relay = await startRelay()
-    browser = await launch()
+    // two fake cameras (and chromium's three fake microphones), to switch devices during the call
+    // three fake cameras: Chromium's fake_device_1 is a 16-bit depth camera (Y16), whose frames show in a <video> but
+    // which WebRTC's encoder never gets (tried by hand: replaceTrack onto it stops framesEncoded, onto fake_device_2
+    // it goes on); a person switches to another colour camera, so the spec does
+    browser = await launch(['--use-fake-device-for-media-stream=device-count=3'])
     key = (await run(['room', 'new'])).stdout.trim()
     url = `${relay.http}/#room=${key}`
   })
 
   after(async () => {
-    for (const p of people) {
-      if (p.logs.some(l => l.includes('pageerror'))) console.log(p.logs.filter(l => l.includes('pageerror')).join('\n'))
+    for (const [i, p] of people.entries()) {
+      if (p.logs.some(l => l.includes('pageerror'))) { process.stderr.write(`${p.logs.filter(l => l.includes('pageerror')).join('\n')}\n`) }
+      if (process.env.FREEFLOW_PAGE_DEBUG != null) { writeFileSync(join(ARTIFACTS, `browser-spec-page-${i}.log`), p.logs.join('\n') + '\n') }
     }
+    if (process.env.FREEFLOW_PAGE_DEBUG != null && relay != null) { writeFileSync(join(ARTIFACTS, 'browser-spec-relay.log'), relay.proc.stderr) }
     await browser?.close()
     await cleanup()
   })
@@ -94,12 +113,12 @@ describe('video calls in the browser', function () {
     people.push(await participant(browser, url), await participant(browser, url))
     const names = ['Ada', 'Bo', 'Cy']
     await Promise.all(people.map(async (p, i) => { await joinAs(p, names[i]) }))
-    for (const p of people) ids.push(await peerIdOf(p.page))
+    for (const p of people) { ids.push(await peerIdOf(p.page)) }
     terminal = startPeer(key, 'Term', [relay.tcp()])
     terminalId = (await terminal.waitFor('ready', e => e.event === 'ready')).peerId
     for (const [i, p] of people.entries()) {
       for (const [j, id] of ids.entries()) {
-        if (i === j) continue
+        if (i === j) { continue }
         await p.page.locator(`[data-testid=tile][data-peer-id="${id}"]`).waitFor({ timeout: 45_000 })
         await expectPlaying(p.page, id)
         expect(await p.page.locator(`[data-testid=tile][data-peer-id="${id}"]`).getAttribute('data-name')).to.equal(names[j])
@@ -109,9 +128,11 @@ describe('video calls in the browser', function () {
       expect(await term.getAttribute('data-name')).to.equal('Term')
       await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.getAttribute('data-state') === 'no-call', terminalId, { timeout: 20_000 })
       expect((await tilePeerIds(p.page)).sort()).to.deep.equal([...ids.filter((_, j) => j !== i), terminalId].sort())
-      expect(await p.page.getByTestId('participant').count()).to.equal(4)
+      // the participant list follows the same state as the tiles: everyone, this person included
+      await p.page.waitForFunction(() => document.querySelectorAll('[data-testid=participant]').length === 4, undefined, { timeout: 10_000 })
+        .catch(async (err) => { throw new Error(`participant list ${JSON.stringify(await participantNames(p.page))} is not everyone (room members ${JSON.stringify(await roomMembers(people.map(q => q.page)))}): ${String(err.message)}`) })
     }
-    for (const id of ids.slice(1)) await terminal.waitFor('a browser joining', e => e.event === 'peer:join' && e.peerId === id, 30_000)
+    for (const id of ids.slice(1)) { await terminal.waitFor('a browser joining', e => e.event === 'peer:join' && e.peerId === id, 30_000) }
     await sleep(2_000) // let the badges fill in
     await ada.page.screenshot({ path: join(ARTIFACTS, 'call-three-way.png') })
   })
@@ -119,13 +140,13 @@ describe('video calls in the browser', function () {
   it('chat goes both ways between pages and the terminal peer', async () => {
     const [ada, bo, cy] = people
     await say(ada.page, 'hello from Ada\'s browser')
-    for (const p of [bo, cy]) expect((await waitForChat(p.page, 'hello from Ada\'s browser')).name).to.equal('Ada')
+    for (const p of [bo, cy]) { expect((await waitForChat(p.page, 'hello from Ada\'s browser')).name).to.equal('Ada') }
     expect((await terminal.waitFor('Ada\'s line', e => e.event === 'chat' && e.text === 'hello from Ada\'s browser')).name).to.equal('Ada')
     terminal.send('hello from the terminal')
-    for (const p of people) expect((await waitForChat(p.page, 'hello from the terminal')).name).to.equal('Term')
+    for (const p of people) { expect((await waitForChat(p.page, 'hello from the terminal')).name).to.equal('Term') }
     // exactly once on every page
     await sleep(1_000)
-    for (const p of people) expect((await chatTexts(p.page)).filter(m => m.text === 'hello from the terminal')).to.have.lengthOf(1)
+    for (const p of people) { expect((await chatTexts(p.page)).filter(m => m.text === 'hello from the terminal')).to.have.lengthOf(1) }
   })
 
   it('a late joiner gets the history', async () => {
@@ -162,7 +183,7 @@ describe('video calls in the browser', function () {
   it('the one who speaks is highlighted for the others, and a muted one never is', async () => {
     const [ada, bo, cy] = people
     // the fake microphone beeps: with only Bo's microphone on, Bo is the only one who can be heard
-    for (const p of [ada, cy]) await p.page.getByTestId('toggle-mic').click()
+    for (const p of [ada, cy]) { await p.page.getByTestId('toggle-mic').click() }
     // the mutes have taken effect once the others see them (a busy page handles a click late)
     for (const [muted, viewer] of [[0, 1], [2, 1], [0, 2], [2, 0]] as const) {
       await people[viewer].page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement | null)?.dataset.mic === 'off', ids[muted], { timeout: 10_000 })
@@ -184,7 +205,7 @@ describe('video calls in the browser', function () {
         await sleep(150)
       }
     } finally {
-      for (const p of [ada, cy]) await p.page.getByTestId('toggle-mic').click()
+      for (const p of [ada, cy]) { await p.page.getByTestId('toggle-mic').click() }
     }
   })
 
@@ -208,16 +229,61 @@ describe('video calls in the browser', function () {
     await bo.page.locator(`[data-testid=tile][data-peer-id="${ids[0]}"] video.screen`).waitFor({ state: 'detached', timeout: 15_000 })
   })
 
+  it('choosing another camera and microphone during the call replaces them in every call', async () => {
+    const [ada, bo, cy] = people
+    await ada.page.getByTestId('tab-devices').click()
+    // the tracks in use now, to check that they are released
+    await ada.page.evaluate(() => {
+      (globalThis as any).__oldTracks = ((document.querySelector('[data-testid=local-video]') as HTMLVideoElement).srcObject as MediaStream).getTracks()
+    })
+    const chosen: Record<string, string> = {}
+    for (const testid of ['camera-select', 'mic-select']) {
+      const select = ada.page.getByTestId(testid)
+      const current = await select.inputValue()
+      // the last one listed: for cameras that is fake_device_2, not the depth camera fake_device_1
+      const other = (await select.locator('option').evaluateAll(os => os.map(o => (o as HTMLOptionElement).value))).findLast(v => v !== current)
+      expect(other, `a second device in ${testid}`).to.be.a('string')
+      await select.selectOption(other!)
+      chosen[testid] = other!
+    }
+    // every call sends the chosen devices' tracks, and only those (a shared screen aside)
+    const sent = async (): Promise<string[]> => ada.page.evaluate((peers) => {
+      const f = (globalThis as any).freeflow
+      return f.room.members().filter((m: any) => peers.includes(m.peerId.toString())).flatMap((m: any) =>
+        (f.call.peerConnection(m.peerId)?.getSenders() ?? []).filter((x: RTCRtpSender) => x.track != null && (x.track.getSettings() as any).displaySurface == null).map((x: RTCRtpSender) =>
+          `${x.track!.kind} ${x.track!.getSettings().deviceId ?? '-'} ${x.track!.readyState}`)).sort()
+    }, ids.slice(1))
+    const audio = `audio ${chosen['mic-select']} live`
+    const video = `video ${chosen['camera-select']} live`
+    const want = [audio, audio, video, video]
+    const deadline = Date.now() + 15_000
+    let now = await sent()
+    while (JSON.stringify(now) !== JSON.stringify(want) && Date.now() < deadline) {
+      await sleep(250)
+      now = await sent()
+    }
+    expect(now, 'the tracks each call sends').to.deep.equal(want)
+    expect(await ada.page.evaluate(() => (globalThis as any).__oldTracks.map((t: MediaStreamTrack) => t.readyState))).to.deep.equal(['ended', 'ended'])
+    // the others see and hear the new ones
+    for (const p of [bo, cy]) {
+      await expectPlaying(p.page, ids[0])
+      await waitForAudio(p.page, ids[0])
+    }
+    expect(await ada.page.getByTestId('toggle-mic').getAttribute('aria-pressed')).to.equal('false')
+    expect(await ada.page.getByTestId('toggle-camera').getAttribute('aria-pressed')).to.equal('false')
+    await ada.page.locator('#tab-chat').click()
+  })
+
   it('after the relay stops, the pages keep video and chat flowing', async () => {
     const [ada, bo, cy] = people
     relay.proc.kill('SIGTERM')
     await relay.proc.exited
     await sleep(3_000)
     for (const [i, p] of people.entries()) {
-      for (const [j, id] of ids.entries()) if (i !== j) await expectPlaying(p.page, id, 15_000)
+      for (const [j, id] of ids.entries()) { if (i !== j) { await expectPlaying(p.page, id, 15_000) } }
     }
     await say(bo.page, 'the relay is gone and we still talk')
-    for (const p of [ada, cy]) await waitForChat(p.page, 'the relay is gone and we still talk', 20_000)
+    for (const p of [ada, cy]) { await waitForChat(p.page, 'the relay is gone and we still talk', 20_000) }
   })
 
   it('leave removes the tile everywhere within 5 s', async () => {
@@ -228,6 +294,74 @@ describe('video calls in the browser', function () {
     }
   })
 })
+
+/**
+ * Runs in the page before its own scripts: getUserMedia (the real one, with the fake camera and microphone) resolves
+ * only once Join was clicked and then, with `after: 'call'`, once the call screen shows, or `after` ms later: a
+ * person who clicks Join before the camera is ready, or who answers the permission prompt late.
+ */
+function holdMedia (after: 'call' | number): void {
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices)
+  let clicked = (): void => {}
+  const joinClicked = new Promise<void>(resolve => { clicked = resolve })
+  document.addEventListener('click', (e) => {
+    if ((e.target as Element | null)?.closest?.('[data-testid=join]') != null) { clicked() }
+  }, true)
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    await joinClicked
+    if (after === 'call') {
+      while (document.getElementById('call')?.hidden !== false) { await new Promise(resolve => setTimeout(resolve, 20)) }
+    } else {
+      await new Promise(resolve => setTimeout(resolve, after))
+    }
+    return real(constraints)
+  }
+}
+
+/**
+ * Runs in the page before its own scripts: counts the page's WebSockets, and fails the first room-key derivation
+ * (WebCrypto HKDF, used only by the room's join) once a WebSocket to the relay is open, so that the join fails after
+ * the node was created and connected.
+ */
+function failFirstRoomJoin (): void {
+  const w = globalThis as any
+  const sockets: WebSocket[] = w.__sockets = []
+  const Real = WebSocket
+  w.WebSocket = class extends Real {
+    constructor (url: string | URL, protocols?: string | string[]) {
+      super(url, protocols)
+      sockets.push(this)
+    }
+  }
+  const importKey = crypto.subtle.importKey.bind(crypto.subtle)
+  let failed = false
+  crypto.subtle.importKey = (async (...args: any[]) => {
+    if (!failed && args[2] === 'HKDF') {
+      failed = true
+      while (!sockets.some(s => s.readyState === Real.OPEN)) { await new Promise(resolve => setTimeout(resolve, 20)) }
+      throw new DOMException('the room key could not be derived (a failure made by the test)', 'OperationError')
+    }
+    return importKey(...(args as Parameters<SubtleCrypto['importKey']>))
+  }) as SubtleCrypto['importKey']
+}
+
+/** A person whose page runs `script` before its own. */
+async function scripted (browser: Browser, url: string, script: (arg: any) => void, arg: unknown): Promise<{ context: BrowserContext, page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  await context.grantPermissions(['camera', 'microphone'], { origin: new URL(url).origin })
+  await context.addInitScript(script, arg)
+  const page = await context.newPage()
+  await page.goto(url)
+  return { context, page }
+}
+
+/** This page's own controls say microphone and camera are on (and can be switched off). */
+async function waitForControlsOn (page: Page): Promise<void> {
+  await page.waitForFunction(() => ['toggle-mic', 'toggle-camera'].every(id => {
+    const b = document.querySelector(`[data-testid=${id}]`) as HTMLButtonElement | null
+    return b != null && !b.disabled && b.getAttribute('aria-pressed') === 'false'
+  }), undefined, { timeout: 15_000 })
+}
 
 describe('the app on a phone, and when joining goes wrong', function () {
   this.timeout(120_000)
@@ -331,5 +465,99 @@ describe('the app on a phone, and when joining goes wrong', function () {
     await p.page.getByTestId('join').click()
     await p.page.locator('#net-status.error').waitFor({ timeout: 30_000 })
     expect(await p.page.locator('#net-status').textContent()).to.match(/No relay reachable/)
+  })
+})
+
+// its own relay: a relay lets one IP address hold at most 8 reservations, and a reservation outlives its
+// connection, so the browsers of the tests above would fill the slots of theirs
+describe('media that comes after Join, and a join that fails', function () {
+  this.timeout(120_000)
+  let relay: RelayProc
+  let browser: Browser
+
+  before(async () => {
+    relay = await startRelay()
+    browser = await launch()
+  })
+
+  after(async () => {
+    await browser?.close()
+    await cleanup()
+  })
+
+  it('Join before the camera is ready: the others see and hear this person, whose controls say so', async () => {
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const url = `${relay.http}/#room=${room}`
+    const host = await participant(browser, url)
+    await joinAs(host, 'Host')
+    // the camera comes only once the call screen shows: Join is clicked while the preview is still empty
+    const late = await scripted(browser, url, holdMedia, 'call')
+    await late.page.getByTestId('display-name').fill('Quick')
+    await late.page.getByTestId('join').click()
+    await late.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
+    const lateId = await peerIdOf(late.page)
+    await waitForControlsOn(late.page)
+    await waitForVideo(host.page, lateId, 45_000)
+    await waitForAudio(host.page, lateId)
+    await host.page.waitForFunction((id) => {
+      const t = document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement | null
+      return t?.dataset.mic === 'on' && t?.dataset.camera === 'on'
+    }, lateId, { timeout: 10_000 })
+    await late.context.close()
+    await host.context.close()
+  })
+
+  it('permission answered 3 s after Join: the first joiner is seen and heard once it is', async () => {
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const url = `${relay.http}/#room=${room}`
+    // the late one joins first, alone; the camera and microphone come 3 s after the click
+    const late = await scripted(browser, url, holdMedia, 3_000)
+    await late.page.getByTestId('display-name').fill('Slow')
+    await late.page.getByTestId('join').click()
+    await late.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
+    const lateId = await peerIdOf(late.page)
+    const host = await participant(browser, url)
+    await joinAs(host, 'Host')
+    const hostId = await peerIdOf(host.page)
+    await waitForControlsOn(late.page)
+    await waitForVideo(host.page, lateId, 45_000)
+    await waitForAudio(host.page, lateId)
+    // and the late one receives the host as well
+    await waitForVideo(late.page, hostId, 45_000)
+    expect(await inboundAudioBytes(late.page, hostId)).to.be.above(0)
+    await late.context.close()
+    await host.context.close()
+  })
+
+  it('a join that fails after the node started leaves nothing running, and the next Join works', async function () {
+    this.timeout(180_000)
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const url = `${relay.http}/#room=${room}`
+    const host = await participant(browser, url)
+    await joinAs(host, 'Host')
+    const retry = await scripted(browser, url, failFirstRoomJoin, undefined)
+    await retry.page.getByTestId('display-name').fill('Retry')
+    await retry.page.getByTestId('join').click()
+    await retry.page.locator('#prejoin-status.error', { hasText: 'made by the test' }).waitFor({ timeout: 30_000 })
+    expect(await retry.page.getByTestId('join').isEnabled()).to.equal(true)
+    expect(await retry.page.locator('#call').isVisible()).to.equal(false)
+    // the node had connected to the relay; now every connection is closed and stays closed (no bootstrap redial)
+    const sockets = async (): Promise<{ made: number, open: number }> => retry.page.evaluate(() => {
+      const all: WebSocket[] = (globalThis as any).__sockets
+      return { made: all.length, open: all.filter(s => s.readyState !== WebSocket.CLOSED).length }
+    })
+    await retry.page.waitForFunction(() => (globalThis as any).__sockets.every((s: WebSocket) => s.readyState === WebSocket.CLOSED), undefined, { timeout: 10_000 })
+    const closed = await sockets()
+    expect(closed.made).to.be.at.least(1)
+    await sleep(5_000)
+    expect(await sockets(), 'five seconds later').to.deep.equal(closed)
+    expect(await retry.page.evaluate(() => (globalThis as any).freeflow.node)).to.equal(undefined)
+    // Join again: in the call, seen by the host
+    await retry.page.getByTestId('join').click()
+    await retry.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
+    const retryId = await peerIdOf(retry.page)
+    await waitForVideo(host.page, retryId, 45_000)
+    await retry.context.close()
+    await host.context.close()
   })
 })

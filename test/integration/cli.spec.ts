@@ -1,7 +1,6 @@
-/* eslint-env mocha */
 import { expect } from 'aegir/chai'
-import { cleanup, run, startPeer, startRelay } from '../helpers/procs.js'
-import { parseRoomKey } from '../../protocols/room-key/index.js'
+import { cleanup, run, startPeer, startRelay } from '../../harness/procs.ts'
+import { parseRoomKey } from '../../protocols/room-key/index.ts'
 
 describe('the freeflow command', function () {
   this.timeout(60_000)
@@ -67,7 +66,7 @@ describe('the freeflow command', function () {
   })
 
   it('an identity persists in the data directory, readable only by its owner', async () => {
-    const { tempDir } = await import('../helpers/procs.js')
+    const { tempDir } = await import('../../harness/procs.ts')
     const { statSync } = await import('node:fs')
     const { join } = await import('node:path')
     const dir = join(tempDir(), 'peer')

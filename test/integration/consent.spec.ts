@@ -1,12 +1,12 @@
-/* eslint-env mocha */
 /**
  * Consent at the protocol level, between real processes: a recorder announces itself on the room's sealed topic
  * and in its handshakes, so a member present when recording starts and a member who joins later both see it, and
  * nobody sees it once the recorder is gone. The browser's indicator is tested in record-browser.spec.ts.
  */
-import { expect } from 'aegir/chai'
 import { join } from 'node:path'
-import { cleanup, Proc, run, startPeer, startRelay, tempDir, type FreeflowEvent, type RelayProc } from '../helpers/procs.js'
+import { expect } from 'aegir/chai'
+import { cleanup, Proc, run, startPeer, startRelay, tempDir } from '../../harness/procs.ts'
+import type { FreeflowEvent, RelayProc } from '../../harness/procs.ts'
 
 describe('everyone sees who records the room', function () {
   this.timeout(90_000)
@@ -50,10 +50,9 @@ describe('everyone sees who records the room', function () {
   it('once the recorder stops, it is gone for everyone and a participant is never shown as recording', async () => {
     recorder.kill('SIGINT')
     expect((await recorder.exited).code).to.equal(0)
-    for (const p of [ana, late]) {
-      const left = await p.waitFor('the recorder leaving', e => e.event === 'peer:leave' && e.peerId === recorderId, 20_000)
-      expect(left.reason).to.equal('left')
-    }
+    const id = recorderId
+    const lefts = await Promise.all([ana, late].map(async p => p.waitFor('the recorder leaving', e => e.event === 'peer:leave' && e.peerId === id, 20_000)))
+    for (const left of lefts) { expect(left.reason).to.equal('left') }
     const anaId = (await ana.waitFor('ready', e => e.event === 'ready')).peerId
     const seenAna = await late.waitFor('ana', e => e.event === 'peer:join' && e.peerId === anaId, 30_000)
     expect(seenAna.role).to.equal('participant')

@@ -1,7 +1,8 @@
-/* eslint-env mocha */
 import { expect } from 'aegir/chai'
-import { cleanup, run, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
-import { canMakeHosts, makeHost, removeHost, type TestHost } from '../helpers/netns.js'
+import { canMakeHosts, makeHost, removeHost } from '../../harness/netns.ts'
+import { cleanup, run, startPeer, startRelay } from '../../harness/procs.ts'
+import type { TestHost } from '../../harness/netns.ts'
+import type { Proc, RelayProc } from '../../harness/procs.ts'
 
 describe('the relay as an IPv4-to-IPv6 gateway', function () {
   this.timeout(90_000)
@@ -13,7 +14,7 @@ describe('the relay as an IPv4-to-IPv6 gateway', function () {
 
   before(async function () {
     const why = canMakeHosts()
-    if (why != null) throw new Error(`cannot run the gateway test: ${why}`)
+    if (why != null) { throw new Error(`cannot run the gateway test: ${why}`) }
     v4 = makeHost(4, 1)
     v6 = makeHost(6, 2)
     // the relay is dual-stack: it listens on the IPv4 link and on the IPv6 link
@@ -25,8 +26,8 @@ describe('the relay as an IPv4-to-IPv6 gateway', function () {
 
   after(async () => {
     await cleanup()
-    if (v4 != null) removeHost(v4)
-    if (v6 != null) removeHost(v6)
+    if (v4 != null) { removeHost(v4) }
+    if (v6 != null) { removeHost(v6) }
   })
 
   it('the two hosts really cannot reach each other directly', async () => {

@@ -1,14 +1,16 @@
-/* eslint-env mocha */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream, pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { createPeer, type PeerNode } from '../../node/peer.js'
-import { deriveRoomKeys, generateRoomKey, membershipProof, seal, type RoomKeys } from '../../protocols/room-key/index.js'
-import { sealEnvelope } from '../../protocols/room/envelope.js'
-import { ROOM_PROTOCOL } from '../../protocols/room/index.js'
-import { Challenge, Hello, Proof, Welcome } from '../../protocols/room/pb/room.js'
-import { cleanup, run, sleep, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
+import { cleanup, run, sleep, startPeer, startRelay } from '../../harness/procs.ts'
+import { createPeer } from '../../node/peer.ts'
+import { ROOM_PROTOCOL } from '../../protocols/room/constants.ts'
+import { sealEnvelope } from '../../protocols/room/envelope.ts'
+import { Challenge, Hello, Proof, Welcome } from '../../protocols/room/pb/room.ts'
+import { deriveRoomKeys, generateRoomKey, membershipProof, seal } from '../../protocols/room-key/index.ts'
+import type { Proc, RelayProc } from '../../harness/procs.ts'
+import type { PeerNode } from '../../node/peer.ts'
+import type { RoomKeys } from '../../protocols/room-key/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 /** Resolves 'reset' when the remote resets or closes the stream, 'data' if it answers anything. */
@@ -128,7 +130,9 @@ describe('hostile peers', function () {
     const pubsub = hostile.services.pubsub
     pubsub.subscribe(keys.topic)
     // wait until alice's subscription is known to the hostile node
-    for (let i = 0; i < 50 && !pubsub.getSubscribers(keys.topic).some((p: any) => p.toString() === aliceId); i++) await sleep(100)
+    const wantedId = aliceId
+    const aliceSubscribed = (): boolean => pubsub.getSubscribers(keys.topic).some((p: any) => p.toString() === wantedId)
+    for (let i = 0; i < 50 && !aliceSubscribed(); i++) { await sleep(100) }
     // otherwise nothing below would reach alice and the test would prove nothing
     expect(pubsub.getSubscribers(keys.topic).map((p: any) => p.toString())).to.include(aliceId)
     const other = await deriveRoomKeys(await generateRoomKey())
@@ -146,12 +150,12 @@ describe('hostile peers', function () {
     // before: alice's sealed messages reach the hostile node like any topic subscriber (it cannot open them)
     const fromAlice: number[] = []
     pubsub.addEventListener('message', (evt: any) => {
-      if (evt.detail.topic === keys.topic && evt.detail.from?.toString() === aliceId) fromAlice.push(Date.now())
+      if (evt.detail.topic === keys.topic && evt.detail.from?.toString() === aliceId) { fromAlice.push(Date.now()) }
     })
     alice.send('before')
-    for (let i = 0; i < 50 && fromAlice.length === 0; i++) await sleep(100)
+    for (let i = 0; i < 50 && fromAlice.length === 0; i++) { await sleep(100) }
     expect(fromAlice.length, 'alice publishes to the hostile node before it misbehaves').to.be.greaterThan(0)
-    for (const data of junk) await pubsub.publish(keys.topic, data).catch(() => {})
+    for (const data of junk) { await pubsub.publish(keys.topic, data).catch(() => {}) }
     await sleep(1_000)
     expect(alice.of('chat').map(e => e.text)).to.not.include.members(['wrong key', 'forged'])
     expect(alice.running).to.equal(true)
@@ -173,7 +177,9 @@ describe('hostile peers', function () {
         const stream = await conn.newStream(protocol)
         stream.send(crypto.getRandomValues(new Uint8Array(512)))
         await outcome(stream, 1_000)
-      } catch {}
+      } catch {
+        // the member may refuse or reset the stream: what matters is that it stays up
+      }
     }
     await sleep(500)
     expect(alice.running).to.equal(true)

@@ -1,6 +1,6 @@
-/* eslint-env mocha */
 import { expect } from 'aegir/chai'
-import { cleanup, run, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
+import { cleanup, run, startPeer, startRelay } from '../../harness/procs.ts'
+import type { Proc, RelayProc } from '../../harness/procs.ts'
 
 describe('members tell each other about members', function () {
   this.timeout(90_000)

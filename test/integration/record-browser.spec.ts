@@ -1,55 +1,90 @@
-/* eslint-env mocha */
-import { execFile } from 'node:child_process'
-import { mkdirSync, readFileSync, statSync } from 'node:fs'
+/* eslint-disable no-console -- the spec prints the figures it measured (clicks, durations, levels) for the log */
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { expect } from 'aegir/chai'
-import { setWebmDuration, webmDuration } from '../../browser/src/webm.js'
-import { joinAs, launch, pagePeerId, participant, waitForVideo, type Participant } from '../helpers/browser.js'
-import { cleanup, Proc, run, sleep, startRelay, tempDir, type RelayProc } from '../helpers/procs.js'
+import { joinAs, launch, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
+import { durationOf, ffprobe, ffprobeWarnings, lastPacket, mediaEnd, runMediaTool } from '../../harness/ffprobe.ts'
+import { cleanup, Proc, run, sleep, startRelay, tempDir } from '../../harness/procs.ts'
+import { setWebmDuration, webmDuration } from '../../protocols/webm/duration.ts'
+import type { Participant } from '../../harness/browser.ts'
+import type { Probe } from '../../harness/ffprobe.ts'
+import type { RelayProc } from '../../harness/procs.ts'
 import type { Browser, Page } from 'playwright-core'
 
-const exec = promisify(execFile)
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url))
-
-interface Probe {
-  format: { format_name: string, duration?: string, size: string }
-  streams: Array<{ codec_type: string, codec_name: string, width?: number, height?: number }>
-}
-
-async function ffprobe (file: string): Promise<Probe> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', file])
-  return JSON.parse(stdout)
-}
-
-/** Timestamp of the last video packet: what the recording itself says its length is. */
-async function lastVideoPacket (file: string): Promise<number> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 })
-  return Math.max(...stdout.split('\n').filter(l => l.trim() !== '').map(Number))
-}
 
 /** Loudest sample of the mixed audio, in dBFS (-91 is digital silence). */
 async function maxVolume (file: string): Promise<number> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-'])
+  const { stderr } = await runMediaTool('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-map', '0:a:0', '-af', 'volumedetect', '-f', 'null', '-'])
   const m = /max_volume: (-?[\d.]+) dB/.exec(stderr)
-  if (m == null) throw new Error(`no volumedetect output: ${stderr.slice(-500)}`)
+  if (m == null) { throw new Error(`no volumedetect output: ${stderr.slice(-500)}`) }
   return Number(m[1])
 }
 
-/** Decode the whole file: any corrupt packet is an error. */
-async function decodeErrors (file: string): Promise<string> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostats', '-v', 'error', '-i', file, '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024 })
-  return stderr.trim()
+async function frameAt (file: string, seconds: number, out: string): Promise<void> {
+  await runMediaTool('ffmpeg', ['-y', '-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', out])
 }
 
-async function frameAt (file: string, seconds: number, out: string): Promise<void> {
-  await exec('ffmpeg', ['-y', '-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', out])
+/**
+ * From now on, note the time of every click on the page's Record button as the browser took it (the event's
+ * timeStamp, ms on the page's clock). That is when the person clicked: the test's own clock before `click()` also
+ * counts Playwright's checks, seconds on a saturated machine, and the page may handle the click later still.
+ */
+async function watchRecordClicks (page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = globalThis as any
+    if (w.recordClicks == null) {
+      document.addEventListener('click', (e) => {
+        if ((e.target as Element | null)?.closest('[data-testid=record]') != null) { w.recordClicks.push(e.timeStamp) }
+      }, { capture: true })
+    }
+    w.recordClicks = []
+  })
+}
+
+/** Seconds between the two Record clicks noted since watchRecordClicks. */
+async function clickWindow (page: Page): Promise<number> {
+  const clicks: number[] = await page.evaluate(() => (globalThis as any).recordClicks)
+  expect(clicks, 'two clicks on Record').to.have.lengthOf(2)
+  return (clicks[1] - clicks[0]) / 1000
+}
+
+/** The longest stretch without a new video frame, inside the file, in seconds. */
+function longestVideoGap (probe: Probe): number {
+  const video = probe.streams.find(s => s.codec_type === 'video')?.index
+  const times = (probe.packets ?? []).filter(p => p.stream_index === video).map(p => Number(p.pts_time)).sort((a, b) => a - b)
+  return times.reduce((gap, t, i) => i === 0 ? gap : Math.max(gap, t - times[i - 1]), 0)
+}
+
+/**
+ * The file covers the time between the clicks (within 1 s), its media runs to its Duration, and its last picture
+ * is no older at the end than frames are apart anywhere else in it (the end of the recording was not lost).
+ */
+function expectCoversClicks (probe: Probe, clicks: number, what: string): void {
+  const duration = durationOf(probe)
+  const media = mediaEnd(probe)
+  const video = lastPacket(probe, 'video')
+  const gap = longestVideoGap(probe)
+  console.log(`      ${what}: clicks ${clicks.toFixed(2)} s apart, file ${duration.toFixed(2)} s, media to ${media.toFixed(2)} s, last video frame ${video.toFixed(2)} s (frames up to ${gap.toFixed(2)} s apart)`)
+  expect(duration, `${what}: the file covers the time between the clicks`).to.be.closeTo(clicks, 1)
+  expect(media, `${what}: the media runs to the Duration`).to.be.closeTo(duration, 0.5)
+  expect(duration - video, `${what}: the last video frame`).to.be.at.most(gap + 0.5)
+}
+
+/** What a page knows of its call with a member: for the message of a test that waited in vain. */
+async function sessionWith (page: Page, peerId: string): Promise<Record<string, unknown>> {
+  return page.evaluate((id) => {
+    const f = (globalThis as any).freeflow
+    const m = f.room.members().find((x: any) => x.peerId.toString() === id)
+    const pc = m != null ? f.call.peerConnection(m.peerId) : undefined
+    return { member: m != null, pc: pc?.connectionState, sig: pc?.signalingState, senders: pc?.getSenders().map((x: any) => x.track?.kind).join(',') }
+  }, peerId)
 }
 
 async function indicator (page: Page): Promise<string | null> {
   const el = page.getByTestId('recording-indicator')
-  return await el.isVisible() ? await el.textContent() : null
+  return await el.isVisible() ? el.textContent() : null
 }
 
 async function waitIndicator (page: Page, text: RegExp, timeoutMs = 10_000): Promise<void> {
@@ -102,16 +137,22 @@ describe('recording a call in the browser', function () {
   })
 
   afterEach(async function () {
+    const failed = this.currentTest?.state === 'failed'
     for (const r of recorders.splice(0)) {
       r.kill('SIGINT')
       await r.exited
+      // FREEFLOW_PAGE_DEBUG=freeflow:* (and DEBUG=freeflow:* for the recorder): what each side did, for a failure
+      if (failed && process.env.FREEFLOW_PAGE_DEBUG != null) { writeFileSync(join(ARTIFACTS, 'record-browser-recorder.log'), r.stderr) }
+    }
+    if (failed && process.env.FREEFLOW_PAGE_DEBUG != null) {
+      people.forEach((p, i) => { writeFileSync(join(ARTIFACTS, `record-browser-page-${i}.log`), p.logs.join('\n') + '\n') })
     }
     // a test that failed half-way must not leave a page recording into the next one
     for (const p of people) {
       const button = p.page.getByTestId('record')
-      if (/Stop/.test(await button.textContent().catch(() => '') ?? '')) await button.click().catch(() => {})
+      if (/Stop/.test(await button.textContent().catch(() => '') ?? '')) { await button.click().catch(() => {}) }
     }
-    if (this.currentTest?.state !== 'failed') return
+    if (this.currentTest?.state !== 'failed') { return }
     for (const p of people) {
       const state = await p.page.evaluate(() => ({
         record: document.getElementById('record')?.textContent,
@@ -134,19 +175,20 @@ describe('recording a call in the browser', function () {
     people.push(ada, bo, cleo)
     await Promise.all([joinAs(ada, 'Ada'), joinAs(bo, 'Bo'), joinAs(cleo, 'Cleo')])
     const [adaId, boId] = [await pagePeerId(ada.page), await pagePeerId(bo.page)]
-    for (const id of [adaId, boId]) await waitForVideo(cleo.page, id, 45_000)
+    for (const id of [adaId, boId]) { await waitForVideo(cleo.page, id, 45_000) }
     await waitForVideo(ada.page, boId, 45_000)
     shortName = (await cleo.page.locator('#room-name').textContent()) ?? ''
     expect(shortName).to.match(/^[0-9a-f]{8}$/)
-    for (const p of people) expect(await indicator(p.page)).to.equal(null)
+    for (const p of people) { expect(await indicator(p.page)).to.equal(null) }
 
     // start: the recorder's page and both others say who records
+    await watchRecordClicks(cleo.page)
     const startedAt = Date.now()
     await cleo.page.getByTestId('record').click()
     await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
     const recordingSince = Date.now()
     await waitIndicator(cleo.page, /You are recording/)
-    for (const p of [ada, bo]) await waitIndicator(p.page, /Cleo is recording/, 5_000)
+    for (const p of [ada, bo]) { await waitIndicator(p.page, /Cleo is recording/, 20_000) }
     expect(await cleo.page.getByTestId('record').getAttribute('aria-pressed')).to.equal('true')
 
     // a command-line recorder records the same room at the same time, one file per track
@@ -155,17 +197,12 @@ describe('recording a call in the browser', function () {
       '--data-dir', join(cliOut, '.identity'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
     recorders.push(rec)
     const recId: string = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
-    for (const p of [ada, bo, cleo]) await waitIndicator(p.page, /Rec/, 30_000)
+    for (const p of [ada, bo, cleo]) { await waitIndicator(p.page, /Rec/, 30_000) }
     // every page's camera and microphone reach it; both recorders then run side by side for 10 s
     try {
       await rec.waitFor('every track', () => rec.of('track:start').length >= 6, 60_000)
     } catch (err: any) {
-      const states = await Promise.all([ada, bo, cleo].map(async p => p.page.evaluate(async (id) => {
-        const f = (globalThis as any).freeflow
-        const m = f.room.members().find((x: any) => x.peerId.toString() === id)
-        const pc = m != null ? f.call.peerConnection(m.peerId) : undefined
-        return { member: m != null, pc: pc?.connectionState, sig: pc?.signalingState, senders: pc?.getSenders().map((x: any) => x.track?.kind).join(',') }
-      }, recId)))
+      const states = await Promise.all([ada, bo, cleo].map(async p => sessionWith(p.page, recId)))
       throw new Error(`${err.message}; tracks ${rec.of('track:start').map(e => `${e.name}:${e.kind}`).join(' ')}; pages' sessions with the recorder ${JSON.stringify(states)}`)
     }
     await sleep(10_000)
@@ -174,7 +211,7 @@ describe('recording a call in the browser', function () {
     rec.kill('SIGINT')
     const recExit = await rec.exited
     expect(recExit.code, rec.stderr).to.equal(0)
-    for (const p of [ada, bo, cleo]) await waitIndicator(p.page, /^(?!.*Rec)/, 20_000)
+    for (const p of [ada, bo, cleo]) { await waitIndicator(p.page, /^(?!.*Rec)/, 20_000) }
 
     // a late joiner sees it from the moment they are in the call, and appears in the recording
     await sleep(2_000)
@@ -186,13 +223,8 @@ describe('recording a call in the browser', function () {
     const deeId = await pagePeerId(dee.page)
     // Dee's tile, with Dee's name, is in Cleo's grid and so in the recording
     await cleo.page.locator(`[data-testid=tile][data-peer-id="${deeId}"][data-name=Dee]`).waitFor({ timeout: 90_000 })
-    // Dee's video too, as a rule; but with four pages and a recording page on two cores, the media call between
-    // Dee and Cleo can stay in 'calling' (a known defect, see docs/recording.md): then the tile shows without video
-    try {
-      await waitForVideo(cleo.page, deeId, 30_000)
-    } catch (err: any) {
-      console.log(`      KNOWN DEFECT: Dee's video did not reach the recording page: ${String(err.message).slice(0, 200)}`)
-    }
+    // and Dee's video: signals lost on a stream refused while Dee's room handshake finished are said again
+    await waitForVideo(cleo.page, deeId, 30_000)
     await sleep(2_000)
 
     // Bo turns the camera off: the recording shows Bo's tile without video, marked
@@ -202,35 +234,30 @@ describe('recording a call in the browser', function () {
     await ada.page.screenshot({ path: join(ARTIFACTS, 'recording-seen.png') })
     await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-on.png') })
     const sinceStart = Date.now() - recordingSince
-    if (sinceStart < 10_000) await sleep(10_000 - sinceStart)
-    for (const p of [ada, bo, dee]) expect(await indicator(p.page)).to.match(/Cleo is recording/)
+    if (sinceStart < 10_000) { await sleep(10_000 - sinceStart) }
+    for (const p of [ada, bo, dee]) { expect(await indicator(p.page)).to.match(/Cleo is recording/) }
 
     // stop: the indicator goes away everywhere, and a download is offered
     const stopClick = Date.now()
     await cleo.page.getByTestId('record').click()
-    // the recording began between the click and the button turning to Stop, and ended at the second click
-    const truth = { low: (stopClick - recordingSince) / 1000, high: (stopClick - startedAt) / 1000 }
     const link = cleo.page.getByTestId('recording-download')
-    await link.waitFor({ state: 'visible', timeout: 20_000 })
-    for (const p of [ada, bo, dee, cleo]) await waitNoIndicator(p.page)
+    await link.waitFor({ state: 'visible', timeout: 30_000 })
+    for (const p of [ada, bo, dee, cleo]) { await waitNoIndicator(p.page) }
     expect(await cleo.page.getByTestId('record').textContent()).to.match(/Record/)
-    // the page's own clock, from MediaRecorder's start to its stop: a busy page handles a click late
-    const pageSec = Number(await link.getAttribute('data-duration-ms')) / 1000
-    console.log(`      the page recorded ${pageSec.toFixed(2)} s`)
-    expect(pageSec, 'the page stopped within 3 s of the click').to.be.within(truth.low - 1, truth.high + 3)
+    const clicks = await clickWindow(cleo.page)
     const { path, suggested } = await download(cleo.page, 'recording-download', 'recording.webm')
     expect(suggested).to.match(new RegExp(`^freeflow-${shortName}-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.webm$`))
-    console.log(`      recorded ${truth.low.toFixed(2)} to ${truth.high.toFixed(2)} s, file ${statSync(path).size} bytes`)
+    console.log(`      on the test's clock ${((stopClick - startedAt) / 1000).toFixed(2)} s between the clicks (the button turned to Stop after ${((recordingSince - startedAt) / 1000).toFixed(2)} s); file ${statSync(path).size} bytes`)
 
-    const probe = await ffprobe(path)
+    const probe = await ffprobe(path, { packets: true })
     expectWebm(probe)
-    const duration = Number(probe.format.duration)
-    const packets = await lastVideoPacket(path)
-    console.log(`      ffprobe duration ${duration} s, last video packet at ${packets} s`)
-    expect(duration, 'duration against the time the page recorded').to.be.within(pageSec - 1, pageSec + 1)
-    // a file without a Duration would report its last packet (the test below checks the element is there)
-    expect(Math.abs(duration - packets), `duration ${duration} vs last video packet ${packets}`).to.be.below(2)
-    expect(await decodeErrors(path)).to.equal('')
+    expectCoversClicks(probe, clicks, 'recording page')
+    const duration = durationOf(probe)
+    // what the page says it recorded is what the file says
+    expect(Number(await link.getAttribute('data-duration-ms')) / 1000, 'the length the page shows').to.be.closeTo(duration, 0.05)
+    // decoded by ffprobe: `ffmpeg -f null` also reports its own re-timing, and on a starved machine Chrome gives the
+    // audio packets capture times closer than their 60 ms (docs/recording.md, limits)
+    expect(await ffprobeWarnings(path), 'every packet decodes').to.equal('')
     const volume = await maxVolume(path)
     console.log(`      loudest audio ${volume} dBFS`)
     expect(volume, 'the mixed audio is not silence').to.be.above(-40)
@@ -239,7 +266,7 @@ describe('recording a call in the browser', function () {
     const stopped = rec.of('stopped')[0]
     const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
     const tracks = manifest.files.map((f: any) => `${f.name}:${f.kind}`).sort()
-    for (const name of ['Ada', 'Bo', 'Cleo']) expect(tracks).to.include.members([`${name}:camera`, `${name}:microphone`])
+    for (const name of ['Ada', 'Bo', 'Cleo']) { expect(tracks).to.include.members([`${name}:camera`, `${name}:microphone`]) }
     for (const f of manifest.files) {
       const file = join(stopped.manifest, '..', f.file)
       const p = await ffprobe(file)
@@ -251,8 +278,8 @@ describe('recording a call in the browser', function () {
       expect(started, `${f.file} has a track:start line`).to.be.a('number')
       // the truth: from its track:start line to its track:end line, or to SIGINT
       const truthSec = ((ended ?? recStop) - started!) / 1000
-      console.log(`      cli ${f.file}: ${Number(p.format.duration).toFixed(2)} s, truth ${truthSec.toFixed(2)} s`)
-      expect(Number(p.format.duration), f.file).to.be.within(truthSec - 1, truthSec + 1)
+      console.log(`      cli ${f.file}: ${durationOf(p).toFixed(2)} s, truth ${truthSec.toFixed(2)} s`)
+      expect(durationOf(p), f.file).to.be.within(truthSec - 1, truthSec + 1)
     }
 
     // frames for people to look at: before Dee was there, and at the end (Dee in, Bo's camera off)
@@ -273,6 +300,42 @@ describe('recording a call in the browser', function () {
     expect(() => setWebmDuration(new Uint8Array([1, 2, 3, 4]), 1)).to.throw().with.property('name', 'WebmFormatError')
   })
 
+  it('a page whose main thread is kept busy still records the whole time between its clicks', async () => {
+    // what a saturated machine does to the recording page, made on purpose: its main thread busy 150 ms of every
+    // 250 ms. Before the fix such a page lost the end of its recording (MediaRecorder.stop() drops what the encoder
+    // has not handed over yet) and stretched its start (several turns of the busy page before recording began).
+    const [ada] = people
+    await watchRecordClicks(ada.page)
+    await ada.page.evaluate(() => {
+      const w = globalThis as any
+      w.busy = true
+      const hog = (): void => {
+        const end = performance.now() + 150
+        while (performance.now() < end) { /* busy */ }
+        if (w.busy === true) { setTimeout(hog, 100) }
+      }
+      hog()
+    })
+    try {
+      // real clicks (trusted input events), without Playwright's actionability checks: on a page this busy they take
+      // tens of seconds; the button is there, and enabled once it reads Record or Stop
+      await ada.page.getByTestId('record').click({ force: true, timeout: 60_000 })
+      await ada.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 60_000 })
+      await sleep(10_000)
+      await ada.page.getByTestId('record').click({ force: true, timeout: 60_000 })
+      await ada.page.getByTestId('recording-download').waitFor({ state: 'visible', timeout: 60_000 })
+    } finally {
+      await ada.page.evaluate(() => { (globalThis as any).busy = false })
+    }
+    const clicks = await clickWindow(ada.page)
+    const { path } = await download(ada.page, 'recording-download', 'recording-busy.webm')
+    const probe = await ffprobe(path, { packets: true })
+    expectWebm(probe)
+    expectCoversClicks(probe, clicks, 'busy page')
+    expect(await ffprobeWarnings(path), 'every packet decodes').to.equal('')
+    await ada.page.getByTestId('recording-discard').click()
+  })
+
   it('a reload while recording offers the unfinished recording, which downloads as a valid WebM', async () => {
     const [ada, , cleo] = people
     const clicked = Date.now()
@@ -286,7 +349,7 @@ describe('recording a call in the browser', function () {
       const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('recordings')
       for await (const dir of (root as any).values()) {
         const meta = JSON.parse(await (await (await dir.getFileHandle('meta.json')).getFile()).text())
-        if (meta.status === 'recording' && meta.chunks >= 3) return true
+        if (meta.status === 'recording' && meta.chunks >= 3) { return true }
       }
       return false
     }, undefined, { timeout: 30_000, polling: 500 })
@@ -300,16 +363,18 @@ describe('recording a call in the browser', function () {
     expect(await recover.textContent()).to.include(shortName).and.to.include('unfinished')
     const { path, suggested } = await download(cleo.page, 'recording-recover-download', 'recording-recovered.webm')
     expect(suggested).to.match(new RegExp(`^freeflow-${shortName}-.*\\.webm$`))
-    const probe = await ffprobe(path)
+    const probe = await ffprobe(path, { packets: true })
     expectWebm(probe)
-    const duration = Number(probe.format.duration)
-    const packets = await lastVideoPacket(path)
-    console.log(`      reloaded after ${elapsed.low.toFixed(2)} to ${elapsed.high.toFixed(2)} s; recovered duration ${duration} s, last video packet ${packets} s`)
+    const duration = durationOf(probe)
+    const last = lastPacket(probe)
+    console.log(`      reloaded after ${elapsed.low.toFixed(2)} to ${elapsed.high.toFixed(2)} s; recovered duration ${duration} s, last packet ${last} s, last video packet ${lastPacket(probe, 'video')} s`)
     // what reached the disk: three chunks or more of about 2 s (less on a machine too busy to encode in time),
-    // never more than the recording lasted
+    // never more than the recording lasted; its length is its last whole block (a file without a Duration would
+    // report the end of its last packet)
     expect(duration).to.be.within(1.5, elapsed.high + 0.5)
-    expect(Math.abs(duration - packets)).to.be.below(2)
-    expect(await decodeErrors(path)).to.equal('')
+    expect(duration, 'the recovered length is its last whole block').to.be.closeTo(last, 0.01)
+    expect(webmDuration(new Uint8Array(readFileSync(path).subarray(0, 64 * 1024))), 'a Duration element').to.be.closeTo(duration * 1000, 1)
+    expect(await ffprobeWarnings(path), 'every packet decodes').to.equal('')
     await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-recover.png') })
 
     // discard removes it from the browser for good
@@ -318,7 +383,7 @@ describe('recording a call in the browser', function () {
     const left = await cleo.page.evaluate(async () => {
       const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('recordings', { create: true })
       const names: string[] = []
-      for await (const name of (dir as any).keys()) names.push(name)
+      for await (const name of (dir as any).keys()) { names.push(name) }
       return names
     })
     expect(left).to.deep.equal([])

@@ -1,45 +1,22 @@
-/* eslint-env mocha */
-import { execFile } from 'node:child_process'
+/* eslint-disable no-console -- the spec prints each file's measured duration against the truth, and page errors, for the log */
 import { randomBytes } from 'node:crypto'
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { expect } from 'aegir/chai'
-import { joinAs, launch, participant, type Participant } from '../helpers/browser.js'
-import { cleanup, Proc, run, sleep, startRelay, tempDir, type FreeflowEvent, type RelayProc } from '../helpers/procs.js'
 import { MediaStream, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift'
-import { keepBootstrapped } from '../../protocols/bootstrap.js'
-import { loadIdentity } from '../../node/identity.js'
-import { createPeer } from '../../node/peer.js'
-import { recorderServices, type RecorderNode } from '../../node/record.js'
-import { RTCPeerConnectionForNode } from '../../node/werift-pc.js'
+import { joinAs, launch, participant } from '../../harness/browser.ts'
+import { durationOf, ffprobe, ffprobeWarnings } from '../../harness/ffprobe.ts'
+import { cleanup, Proc, run, sleep, startRelay, tempDir } from '../../harness/procs.ts'
+import { loadIdentity } from '../../node/identity.ts'
+import { createPeer } from '../../node/peer.ts'
+import { RTCPeerConnectionForNode } from '../../node/werift-pc.ts'
+import type { Participant } from '../../harness/browser.ts'
+import type { FreeflowEvent, RelayProc } from '../../harness/procs.ts'
+import type { RecorderNode } from '../../node/record.ts'
 import type { Browser, Page } from 'playwright-core'
 
-const exec = promisify(execFile)
-
-interface Probe {
-  streams: Array<{ codec_type: string, codec_name: string, width?: number, height?: number, nb_read_frames?: string }>
-  format: { format_name: string, duration?: string }
-  packets: Array<{ pts_time: string, duration_time?: string }>
-}
-
-/** What ffprobe makes of a file: its streams (with decoded frame counts), container duration and packets. */
-async function probe (file: string): Promise<Probe> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-show_packets', '-of', 'json', file], { maxBuffer: 64 << 20 })
-  return JSON.parse(stdout)
-}
-
-/**
- * Demux and decode every frame, and say what ffprobe warns about (nothing, for a good file). ffprobe rather than
- * `ffmpeg -f null`: ffmpeg's output muxer re-times frames to its own time base and reports its own collisions.
- */
-async function decodeWarnings (file: string): Promise<string> {
-  const { stderr } = await exec('ffprobe', ['-v', 'warning', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv', file])
-  return stderr.trim()
-}
-
 async function peerIdOf (page: Page): Promise<string> {
-  return await page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
+  return page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
 }
 
 /** CPU time a process has used so far (user + system), from /proc. */
@@ -71,7 +48,7 @@ describe('freeflow record', function () {
   after(async () => {
     for (const p of people) {
       const errors = p.logs.filter(l => l.includes('pageerror'))
-      if (errors.length > 0) console.log(errors.join('\n'))
+      if (errors.length > 0) { console.log(errors.join('\n')) }
     }
     await browser?.close()
     await cleanup()
@@ -163,7 +140,7 @@ describe('freeflow record', function () {
     const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
     const dir = join(stopped.manifest, '..')
     // to look at the files afterwards: FREEFLOW_KEEP_RECORDING=<folder>
-    if (process.env.FREEFLOW_KEEP_RECORDING != null) cpSync(dir, process.env.FREEFLOW_KEEP_RECORDING, { recursive: true })
+    if (process.env.FREEFLOW_KEEP_RECORDING != null) { cpSync(dir, process.env.FREEFLOW_KEEP_RECORDING, { recursive: true }) }
     expect(dir.startsWith(out)).to.equal(true)
     expect(manifest.room).to.equal(ready.room)
     expect(manifest.recorder).to.deep.equal({ peerId: recId, name: 'Rec' })
@@ -174,7 +151,7 @@ describe('freeflow record', function () {
     const seen = new Set<string>()
     for (const f of manifest.files) {
       const k = `${f.peerId}/${f.kind}/${f.name}`
-      if (seen.has(k)) expect(timedOut.has(f.peerId), `${k} twice without a timeout`).to.equal(true)
+      if (seen.has(k)) { expect(timedOut.has(f.peerId), `${k} twice without a timeout`).to.equal(true) }
       seen.add(k)
     }
     const listed = [...seen].sort()
@@ -187,7 +164,7 @@ describe('freeflow record', function () {
     for (const f of manifest.files) {
       const file = join(dir, f.file)
       expect(f.file).to.match(new RegExp(`^${f.peerId.slice(-8)}-${f.name}-${f.kind}\\.webm$`))
-      const info = await probe(file)
+      const info = await ffprobe(file, { packets: true, countFrames: true })
       expect(info.format.format_name).to.include('webm')
       expect(info.streams, f.file).to.have.lengthOf(1)
       const [stream] = info.streams
@@ -203,31 +180,31 @@ describe('freeflow record', function () {
       // the click (Leave, Stop sharing) and its track:end line: the page sends a moment more, the file is closed after.
       const started = rec.events.find(e => e.event === 'track:start' && e.file === f.file)!.at
       const endLine = rec.events.find(e => e.event === 'track:end' && e.file === f.file && e.at < stopAt)
-      const duration = Number(info.format.duration)
+      const duration = durationOf(info)
       // ended before SIGINT: by a click (Bo's Leave, Ada's Stop sharing), or by a time-out (media stopped up to 12 s before)
-      const early = endLine == null
-        ? undefined
-        : { click: f.peerId === ids[1] && boEnds.get(f.kind)!.file === f.file ? boLeft : f.kind === 'screen' ? screenStopped : started + 1_000, end: endLine.at }
+      let click = started + 1_000
+      if (f.kind === 'screen') { click = screenStopped }
+      if (f.peerId === ids[1] && boEnds.get(f.kind)!.file === f.file) { click = boLeft }
+      const early = endLine == null ? undefined : { click, end: endLine.at }
       const truth = ((early?.click ?? stopAt) - started) / 1000
       const latest = ((early?.end ?? stopAt) - started) / 1000
       report.push(`${f.file}: ${stream.codec_name} ${stream.width != null ? `${stream.width}x${stream.height} ` : ''}${duration.toFixed(2)} s (truth ${truth.toFixed(2)}${latest !== truth ? ` to ${latest.toFixed(2)}` : ''} s), ${stream.nb_read_frames} frames`)
       expect(duration, `${f.file}: duration ${duration} s, truth ${truth} to ${latest} s`).to.be.above(truth - 1).and.below(latest + 1)
       // and Duration says how long the media in the file runs: the end of its last packet
-      const last = info.packets[info.packets.length - 1]
+      const packets = info.packets ?? []
+      const last = packets[packets.length - 1]
       const content = Number(last.pts_time) + Number(last.duration_time ?? 0)
       expect(Math.abs(duration - content), `${f.file}: Duration ${duration} s, last packet ends at ${content} s`).to.be.below(0.2)
-      if (f.kind !== 'microphone') expect([stream.width, stream.height], f.file).to.deep.equal([f.width, f.height])
+      if (f.kind !== 'microphone') { expect([stream.width, stream.height], f.file).to.deep.equal([f.width, f.height]) }
       // one frame per instant, in order
-      const pts = info.packets.map(p => Number(p.pts_time))
+      const pts = packets.map(p => Number(p.pts_time))
       expect(pts.every((t, i) => i === 0 || t > pts[i - 1]), `${f.file}: packet times do not increase`).to.equal(true)
       // files begin with a keyframe and decode throughout
-      expect(await decodeWarnings(file), f.file).to.equal('')
+      expect(await ffprobeWarnings(file), f.file).to.equal('')
       const frames = Number(stream.nb_read_frames)
-      if (f.kind === 'camera') expect(frames, f.file).to.be.above(truth * 5)
-      else if (f.kind === 'screen') expect(frames, f.file).to.be.above(0)
-      else expect(frames, f.file).to.be.above(truth * 25) // 20 ms Opus packets: 50 a second
-      if (f.peerId === ids[1] && !timedOut.has(ids[1])) expect(boEnds.get(f.kind)!.file).to.equal(f.file)
-      if (f.kind === 'screen' && !timedOut.has(ids[0])) expect(screenEnd.file).to.equal(f.file)
+      if (f.kind === 'camera') { expect(frames, f.file).to.be.above(truth * 5) } else if (f.kind === 'screen') { expect(frames, f.file).to.be.above(0) } else { expect(frames, f.file).to.be.above(truth * 25) } // 20 ms Opus packets: 50 a second
+      if (f.peerId === ids[1] && !timedOut.has(ids[1])) { expect(boEnds.get(f.kind)!.file).to.equal(f.file) }
+      if (f.kind === 'screen' && !timedOut.has(ids[0])) { expect(screenEnd.file).to.equal(f.file) }
     }
     report.push(`recorder CPU: ${cpu.toFixed(1)} s over ${((stopAt - ready.at) / 1000).toFixed(1)} s`)
     console.log('      ' + report.join('\n      '))
@@ -239,9 +216,7 @@ describe('freeflow record', function () {
     const rec = startRecorder(evilKey, relay, out)
     await rec.waitFor('ready', e => e.event === 'ready', 30_000)
     // a real member of the room (it holds the key), a Node peer with werift, sending random bytes as RTP
-    const node = await createPeer({ privateKey: await loadIdentity(join(tempDir(), 'evil')), listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit', '/webrtc'], services: recorderServices() }) as RecorderNode
-    const shutdown = new AbortController()
-    keepBootstrapped(node, [relay.tcp()], { signal: shutdown.signal })
+    const node = await createPeer({ privateKey: await loadIdentity(join(tempDir(), 'evil')), listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit', '/webrtc'], call: true, bootstrap: [relay.tcp()] }) as RecorderNode
     try {
       const room = await node.services.room.join(evilKey, { name: '../../evil/\u0000name' })
       const call = node.services.call.join(room, { RTCPeerConnection: RTCPeerConnectionForNode })
@@ -255,7 +230,7 @@ describe('freeflow record', function () {
         for (const [track, pt] of [[video, 96], [audio, 111]] as const) {
           const payload = randomBytes(Math.floor(Math.random() * 1200))
           // now and then something that starts like a VP8 keyframe
-          if (Math.random() < 0.2 && payload.length > 8) payload.set([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a], 0)
+          if (Math.random() < 0.2 && payload.length > 8) { payload.set([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a], 0) }
           ts = (ts + Math.floor(Math.random() * 6000) - 1000) >>> 0
           track.writeRtp(new RtpPacket(new RtpHeader({ sequenceNumber: (seq++) & 0xffff, timestamp: ts, payloadType: pt, marker: Math.random() < 0.5 }), payload))
         }
@@ -264,7 +239,6 @@ describe('freeflow record', function () {
       clearInterval(timer)
       expect(rec.running, rec.stderr).to.equal(true)
     } finally {
-      shutdown.abort()
       await node.stop()
     }
     rec.kill('SIGINT')
@@ -272,6 +246,6 @@ describe('freeflow record', function () {
     const stopped = rec.of('stopped')[0]
     const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
     // whatever was written stays inside the session folder, under a harmless name
-    for (const f of manifest.files) expect(f.file).to.match(/^[A-Za-z0-9]{8}-[A-Za-z0-9_-]+-(camera|microphone|screen)(-\d+)?\.webm$/)
+    for (const f of manifest.files) { expect(f.file).to.match(/^[A-Za-z0-9]{8}-[A-Za-z0-9_-]+-(camera|microphone|screen)(-\d+)?\.webm$/) }
   })
 })

@@ -1,6 +1,6 @@
-/* eslint-env mocha */
 import { expect } from 'aegir/chai'
-import { cleanup, run, sleep, startPeer, startRelay, type Proc, type RelayProc } from '../helpers/procs.js'
+import { cleanup, run, sleep, startPeer, startRelay } from '../../harness/procs.ts'
+import type { Proc, RelayProc } from '../../harness/procs.ts'
 
 const NAMES = ['alice', 'bob', 'carol', 'dave']
 
@@ -15,7 +15,7 @@ describe('a room: one relay and four `freeflow join --json` processes', function
     relay = await startRelay()
     key = (await run(['room', 'new'])).stdout.trim()
     peers = NAMES.map(name => startPeer(key, name, [relay.tcp()]))
-    for (const p of peers) ids.set(p, (await p.waitFor('ready', e => e.event === 'ready')).peerId)
+    for (const p of peers) { ids.set(p, (await p.waitFor('ready', e => e.event === 'ready')).peerId) }
   })
 
   after(cleanup)
@@ -23,19 +23,19 @@ describe('a room: one relay and four `freeflow join --json` processes', function
   it('each peer sees the other three join, by name', async () => {
     for (const p of peers) {
       for (const q of peers) {
-        if (p === q) continue
+        if (p === q) { continue }
         const join = await p.waitFor(`${q.label} joining`, e => e.event === 'peer:join' && e.peerId === ids.get(q), 30_000)
         expect(join.name).to.equal(q.label)
       }
     }
-    for (const p of peers) expect(p.of('peer:join').filter(e => e.peerId === ids.get(p))).to.be.empty()
+    for (const p of peers) { expect(p.of('peer:join').filter(e => e.peerId === ids.get(p))).to.be.empty() }
   })
 
   it('each chat line reaches each other peer exactly once, and not its sender', async () => {
-    for (const p of peers) p.send(`hello from ${p.label}`)
+    for (const p of peers) { p.send(`hello from ${p.label}`) }
     for (const p of peers) {
       for (const q of peers) {
-        if (p === q) continue
+        if (p === q) { continue }
         const msg = await p.waitFor(`chat from ${q.label}`, e => e.event === 'chat' && e.text === `hello from ${q.label}`)
         expect(msg.from).to.equal(ids.get(q))
         expect(msg.name).to.equal(q.label)
@@ -59,20 +59,20 @@ describe('a room: one relay and four `freeflow join --json` processes', function
     await bob.waitFor('the line', e => e.event === 'chat' && e.text === 'can you still hear me?')
     await sleep(1_000)
     expect(bob.running).to.equal(true)
-    for (const p of peers) expect(p.of('peer:leave')).to.be.empty()
+    for (const p of peers) { expect(p.of('peer:leave')).to.be.empty() }
   })
 
   it('a fifth, late joiner gets the history once, in order, marked as history', async () => {
     const eve = startPeer(key, 'eve', [relay.tcp()])
     const sent = [...peers.map(p => `hello from ${p.label}`), 'can you still hear me?']
-    for (const text of sent) await eve.waitFor(`history "${text}"`, e => e.event === 'chat' && e.text === text, 30_000)
+    for (const text of sent) { await eve.waitFor(`history "${text}"`, e => e.event === 'chat' && e.text === text, 30_000) }
     await sleep(2_000)
     const history = eve.of('chat')
     expect(history).to.have.lengthOf(5)
     expect(history.every(e => e.history === true)).to.equal(true)
     const ts = history.map(e => e.ts)
     expect(ts).to.deep.equal([...ts].sort((a, b) => a - b))
-    for (const p of peers) await p.waitFor('eve joining', e => e.event === 'peer:join' && e.name === 'eve', 30_000)
+    for (const p of peers) { await p.waitFor('eve joining', e => e.event === 'peer:join' && e.name === 'eve', 30_000) }
     // and it is a full member: its line reaches everyone live
     eve.send('hi, I am late')
     for (const p of peers) {

@@ -1,21 +1,17 @@
-/* eslint-env mocha */
 /**
  * The recorder's own parsing, fed what a hostile or broken peer could send: RTP payloads (keyframe detection),
  * display names (file names), and the WebM finishing pass, checked with ffmpeg against files werift writes.
  */
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { expect } from 'aegir/chai'
 import { saveToFileSystem, WebmCallback } from 'werift/nonstandard'
-import { keyframeInfo, safeName } from '../../node/record.js'
-import { finishWebm, InvalidWebmError } from '../../node/webm-finish.js'
-import { rejection } from '../helpers/assert.js'
-
-const exec = promisify(execFile)
+import { durationOf, ffprobe, runMediaTool } from '../../harness/ffprobe.ts'
+import { keyframeInfo, safeName } from '../../node/record.ts'
+import { finishWebm, InvalidWebmError } from '../../node/webm-finish.ts'
+import { rejection } from '../helpers/assert.ts'
 
 /** A VP8 RTP payload: descriptor with a 15-bit picture id, then a frame's first bytes. */
 function vp8Packet (key: boolean, width = 1280, height = 720): Uint8Array {
@@ -39,7 +35,7 @@ async function liveWebm (path: string, frames: number): Promise<void> {
   const save = saveToFileSystem(path)
   let done!: () => void
   const ended = new Promise<void>(resolve => { done = resolve })
-  webm.pipe(async (o: any) => { if (await save(o)) done() })
+  webm.pipe(async (o: any) => { if (await save(o)) { done() } })
   for (let i = 0; i < frames; i++) {
     // a new cluster at every keyframe, as from a camera asked for keyframes now and then
     webm.inputVideo({ frame: { data: vp8Frame(i % 25 === 0), isKeyframe: i % 25 === 0, time: i * 40 } } as any)
@@ -50,7 +46,7 @@ async function liveWebm (path: string, frames: number): Promise<void> {
 
 async function containerErrors (file: string): Promise<string> {
   // stream copy: reads every packet through the demuxer without decoding (the frames hold no picture)
-  const { stderr } = await exec('ffmpeg', ['-v', 'error', '-i', file, '-c', 'copy', '-f', 'null', '-'])
+  const { stderr } = await runMediaTool('ffmpeg', ['-v', 'error', '-i', file, '-c', 'copy', '-f', 'null', '-'])
   return stderr.trim()
 }
 
@@ -80,7 +76,7 @@ describe('recorder: parsing what peers send', () => {
       const p = randomBytes(i % 24)
       for (const codec of ['vp8', 'vp9', 'opus', '']) {
         const info = keyframeInfo(codec, p)
-        if (info?.width != null) expect(info.width).to.be.a('number').and.at.least(0)
+        if (info?.width != null) { expect(info.width).to.be.a('number').and.at.least(0) }
       }
     }
   })
@@ -102,9 +98,8 @@ describe('recorder: parsing what peers send', () => {
     const fixed = await finishWebm(file, { width: 1280, height: 720 })
     expect(fixed).to.equal(5) // a cluster at every 25th frame
     expect(await containerErrors(file)).to.equal('')
-    const { stdout } = await exec('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=width,height', '-of', 'json', file])
-    const info = JSON.parse(stdout)
-    expect(Number(info.format.duration)).to.be.closeTo(119 * 0.04, 0.001)
+    const info = await ffprobe(file)
+    expect(durationOf(info)).to.be.closeTo(119 * 0.04, 0.001)
     expect([info.streams[0].width, info.streams[0].height]).to.deep.equal([1280, 720])
     // finishing twice changes nothing
     const before = readFileSync(file)

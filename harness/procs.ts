@@ -2,15 +2,16 @@
  * Real `freeflow` processes for integration tests and benchmarks: each is a separate Node process on loopback,
  * talking JSON lines; a test waits for the events a person would see.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 
-/** bin/freeflow.js, from dist/test/helpers/. */
-export const BIN = fileURLToPath(new URL('../../../bin/freeflow.js', import.meta.url))
+/** bin/freeflow.js, from dist/harness/. */
+export const BIN = fileURLToPath(new URL('../../bin/freeflow.js', import.meta.url))
 
 export type FreeflowEvent = Record<string, any> & { event: string, at: number }
 
@@ -53,13 +54,18 @@ export class Proc {
     })
   }
 
+  /** The PeerId its `ready` event reported (`join`, `record`), undefined before that. */
+  get peerId (): string | undefined {
+    return this.events.find(e => e.event === 'ready')?.peerId
+  }
+
   get running (): boolean {
     return this.child.exitCode == null && this.child.signalCode == null
   }
 
   /** Resolve with the first event (past or future) that matches; reject after timeoutMs with what was seen. */
   async waitFor (what: string, match: (e: FreeflowEvent) => boolean, timeoutMs = 20_000): Promise<FreeflowEvent> {
-    return await new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const check = (): void => {
         const found = this.events.find(match)
         if (found != null) {
@@ -89,7 +95,7 @@ export class Proc {
   }
 
   kill (signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.running) this.child.kill(signal)
+    if (this.running) { this.child.kill(signal) }
   }
 }
 
@@ -106,7 +112,10 @@ export interface RelayProc {
 export async function startRelay (options: { listen?: string[], args?: string[], prefix?: string[], http?: boolean } = {}): Promise<RelayProc> {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
   const args = ['relay', '--json', '--data-dir', join(tempDir(), 'relay'), ...listen.flatMap(l => ['--listen', l])]
-  if (options.http !== false) args.push('--http', '127.0.0.1:0')
+  if (options.http !== false) { args.push('--http', '127.0.0.1:0') }
+  // every relay runs coturn: on a free port (several relays share one test namespace), relaying to loopback peers
+  // (the test namespace has nothing else), unless the test sets TURN up itself
+  if (!(options.args ?? []).some(a => a.startsWith('--turn') || a === '--no-turn')) { args.push('--turn-port', '0', '--turn-allow-private') }
   const proc = new Proc('relay', [...args, ...(options.args ?? [])], options.prefix)
   const ready = await proc.waitFor('listening', e => e.event === 'listening', 30_000)
   const addrs: string[] = ready.addrs
@@ -117,12 +126,12 @@ export async function startRelay (options: { listen?: string[], args?: string[],
     http: ready.http,
     tcp (family = 4) {
       const found = addrs.find(a => a.startsWith(`/ip${family}/`) && !a.includes('/ws'))
-      if (found == null) throw new Error(`relay has no IPv${family} TCP address: ${addrs.join(' ')}`)
+      if (found == null) { throw new Error(`relay has no IPv${family} TCP address: ${addrs.join(' ')}`) }
       return found
     },
     ws () {
       const found = addrs.find(a => a.includes('/ws'))
-      if (found == null) throw new Error('relay has no WebSocket address')
+      if (found == null) { throw new Error('relay has no WebSocket address') }
       return found
     }
   }
@@ -153,17 +162,28 @@ export async function run (args: string[]): Promise<{ code: number | null, stdou
   return { code, stdout, stderr }
 }
 
+/** A fresh room key from `freeflow room new`. */
+export async function newRoomKey (): Promise<string> {
+  const { code, stdout, stderr } = await run(['room', 'new'])
+  if (code !== 0) { throw new Error(`freeflow room new failed: ${stderr}`) }
+  return stdout.trim()
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves when all have exited. */
+export async function stop (procs: Proc[], graceMs = 3_000): Promise<void> {
+  procs.forEach(p => { p.kill('SIGTERM') })
+  const exited = Promise.all(procs.map(async p => p.exited))
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([exited, new Promise(resolve => { timer = setTimeout(resolve, graceMs) })])
+  clearTimeout(timer)
+  procs.forEach(p => { p.kill('SIGKILL') })
+  await exited
+}
+
 /** Stop every process still running (SIGKILL after a grace period) and remove temporary folders. */
 export async function cleanup (): Promise<void> {
-  const procs = [...live]
-  procs.forEach(p => { p.kill('SIGTERM') })
-  await Promise.race([
-    Promise.all(procs.map(async p => p.exited)),
-    new Promise(resolve => setTimeout(resolve, 3_000))
-  ])
-  ;[...live].forEach(p => { p.kill('SIGKILL') })
-  await Promise.all([...live].map(async p => p.exited))
-  while (dirs.length > 0) rmSync(dirs.pop()!, { recursive: true, force: true })
+  await stop([...live])
+  while (dirs.length > 0) { rmSync(dirs.pop()!, { recursive: true, force: true }) }
 }
 
 export async function sleep (ms: number): Promise<void> {

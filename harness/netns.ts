@@ -22,7 +22,7 @@ function ip (...args: string[]): void {
 }
 
 export function canMakeHosts (): string | undefined {
-  if (process.getuid?.() !== 0) return 'making network namespaces needs root'
+  if (process.getuid?.() !== 0) { return 'making network namespaces needs root' }
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' })
   } catch {
@@ -36,7 +36,7 @@ export function makeHost (family: 4 | 6, index: number): TestHost {
   const name = `ff${family}-${process.pid}-${index}`
   const outer = `ffo${family}${index}${process.pid % 10000}`.slice(0, 15)
   const inner = `ffi${family}${index}${process.pid % 10000}`.slice(0, 15)
-  try { ip('netns', 'del', name) } catch {}
+  try { ip('netns', 'del', name) } catch { /* none left from an earlier run */ }
   ip('netns', 'add', name)
   ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', name)
   ip('-n', name, 'link', 'set', 'lo', 'up')
@@ -61,5 +61,5 @@ export function makeHost (family: 4 | 6, index: number): TestHost {
 }
 
 export function removeHost (host: TestHost): void {
-  try { ip('netns', 'del', host.name) } catch {}
+  try { ip('netns', 'del', host.name) } catch { /* already gone */ }
 }
