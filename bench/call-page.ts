@@ -65,44 +65,41 @@ export function installProbe (args: ProbeArgs): void {
   const state: ProbeState = { marks: {}, inbound: [], outbound: [], conns: [], streams: {}, done: false, remoteId: args.remoteId }
   w.__bench = state
   const mark = (name: string, cond: boolean): void => {
-    if (cond && state.marks[name] == null) state.marks[name] = now()
+    if (cond && state.marks[name] == null) { state.marks[name] = now() }
   }
   let watched: HTMLVideoElement | undefined
   let pc: RTCPeerConnection | undefined
-  const tick = (): void => {
-    if (state.done) return
-    const app = w.freeflow
-    const node = app?.node
-    if (node != null) {
-      mark('node', true)
-      const conns: any[] = node.getConnections()
-      mark('relayConnected', conns.length > 0)
-      const addrs: string[] = node.getMultiaddrs().map((a: any) => a.toString())
-      mark('reservation', addrs.some(a => a.includes('/p2p-circuit')))
-      if (state.remoteId != null) {
-        const toRemote = conns.filter(c => c.remotePeer.toString() === state.remoteId && c.status === 'open')
-        mark('connRelayed', toRemote.some(c => c.limits != null))
-        mark('connDirect', toRemote.some(c => c.limits == null))
-        for (const c of toRemote) {
-          const limited = c.limits != null
-          if (!state.conns.some(k => k.id === c.id)) {
-            state.conns.push({ id: c.id, addr: c.remoteAddr.toString(), limited, direction: c.direction, openAt: c.timeline?.open ?? NaN, seenAt: now() })
-          }
-          for (const s of c.streams ?? []) {
-            if (s.protocol == null) continue
-            const key = `${String(s.protocol)} ${limited ? 'relayed' : 'direct'}`
-            if (state.streams[key] == null) state.streams[key] = now()
-          }
-        }
+  /** The libp2p connections to the remote participant, and the first stream of each protocol on them. */
+  const watchConnections = (conns: any[]): void => {
+    const toRemote = conns.filter(c => c.remotePeer.toString() === state.remoteId && c.status === 'open')
+    mark('connRelayed', toRemote.some(c => c.limits != null))
+    mark('connDirect', toRemote.some(c => c.limits == null))
+    for (const c of toRemote) {
+      const limited = c.limits != null
+      if (!state.conns.some(k => k.id === c.id)) {
+        state.conns.push({ id: c.id, addr: c.remoteAddr.toString(), limited, direction: c.direction, openAt: c.timeline?.open ?? NaN, seenAt: now() })
+      }
+      for (const s of c.streams ?? []) {
+        const key = `${String(s.protocol)} ${limited ? 'relayed' : 'direct'}`
+        if (s.protocol != null && state.streams[key] == null) { state.streams[key] = now() }
       }
     }
-    mark('room', app?.room != null)
-    mark('callVisible', document.getElementById('call')?.hidden === false)
+  }
+  const watchNode = (node: any): void => {
+    mark('node', true)
+    const conns: any[] = node.getConnections()
+    mark('relayConnected', conns.length > 0)
+    const addrs: string[] = node.getMultiaddrs().map((a: any) => a.toString())
+    mark('reservation', addrs.some(a => a.includes('/p2p-circuit')))
+    if (state.remoteId != null) { watchConnections(conns) }
+  }
+  /** The media connection with the remote participant, and its video in the tile. */
+  const watchCall = (app: any): void => {
     const members: any[] = app?.room?.members() ?? []
-    if (state.remoteId == null && members.length > 0) state.remoteId = members[0].peerId.toString()
+    if (state.remoteId == null && members.length > 0) { state.remoteId = members[0].peerId.toString() }
     const member = members.find(m => m.peerId.toString() === state.remoteId)
     mark('seen', member != null)
-    if (member != null && app.call != null) pc = app.call.peerConnection(member.peerId) ?? pc
+    if (member != null && app.call != null) { pc = app.call.peerConnection(member.peerId) ?? pc }
     if (pc != null) {
       mark('pc', true)
       mark('localDescription', pc.localDescription != null)
@@ -119,8 +116,16 @@ export function installProbe (args: ProbeArgs): void {
       video.requestVideoFrameCallback(() => { mark('firstFrame', true) })
     }
   }
+  const tick = (): void => {
+    if (state.done) { return }
+    const app = w.freeflow
+    if (app?.node != null) { watchNode(app.node) }
+    mark('room', app?.room != null)
+    mark('callVisible', document.getElementById('call')?.hidden === false)
+    watchCall(app)
+  }
   const stats = async (): Promise<void> => {
-    if (state.done) return
+    if (state.done) { return }
     if (pc != null) {
       try {
         const report = await pc.getStats()
@@ -138,7 +143,7 @@ export function installProbe (args: ProbeArgs): void {
             state.outbound.push({ t, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesEncoded, bytes: s.bytesSent, limitation: s.qualityLimitationReason, targetBitrate: s.targetBitrate, encoder: s.encoderImplementation, availableOutgoingBitrate: pair?.availableOutgoingBitrate })
           }
         })
-      } catch {}
+      } catch { /* the connection closed under us: try again at the next poll */ }
     }
     setTimeout(() => { void stats() }, args.statsEvery)
   }
@@ -152,7 +157,7 @@ export function installProbe (args: ProbeArgs): void {
 export function clickJoin (): number {
   const w = globalThis as any
   const at = performance.timeOrigin + performance.now()
-  if (w.__bench != null) w.__bench.clickAt = at
+  if (w.__bench != null) { w.__bench.clickAt = at }
   document.querySelector<HTMLButtonElement>('[data-testid=join]')!.click()
   return at
 }
@@ -210,13 +215,13 @@ export async function baselineRun (args: BaselineArgs): Promise<BaselineRun> {
   const a = new RTCPeerConnection({ iceServers: [] })
   const b = new RTCPeerConnection({ iceServers: [] })
   try {
-    a.onicecandidate = ({ candidate }) => { if (candidate != null) void b.addIceCandidate(candidate).catch(() => {}) }
-    b.onicecandidate = ({ candidate }) => { if (candidate != null) void a.addIceCandidate(candidate).catch(() => {}) }
+    a.onicecandidate = ({ candidate }) => { if (candidate != null) { void b.addIceCandidate(candidate).catch(() => {}) } }
+    b.onicecandidate = ({ candidate }) => { if (candidate != null) { void a.addIceCandidate(candidate).catch(() => {}) } }
     b.oniceconnectionstatechange = () => {
-      if (result.iceConnected == null && (b.iceConnectionState === 'connected' || b.iceConnectionState === 'completed')) result.iceConnected = now() - t0
+      if (result.iceConnected == null && (b.iceConnectionState === 'connected' || b.iceConnectionState === 'completed')) { result.iceConnected = now() - t0 }
     }
     b.ontrack = (evt) => {
-      if (evt.track.kind !== 'video' || result.track != null) return
+      if (evt.track.kind !== 'video' || result.track != null) { return }
       result.track = now() - t0
       video.srcObject = evt.streams[0] ?? new MediaStream([evt.track])
       video.requestVideoFrameCallback(() => { result.firstFrame ??= now() - t0 })
@@ -238,20 +243,23 @@ export async function baselineRun (args: BaselineArgs): Promise<BaselineRun> {
     await a.setRemoteDescription(munge(b.localDescription))
     const deadline = t0 + args.timeoutMs
     let qualityDeadline = deadline
-    while (now() < qualityDeadline) {
-      const report = await b.getStats()
-      const t = now() - t0
-      report.forEach((s: any) => {
-        if (s.type !== 'inbound-rtp' || s.kind !== 'video') return
+    /** The receiver's video stats at `t` ms from the start. */
+    const note = (report: RTCStatsReport, t: number): void => {
+      for (const s of report.values() as Iterable<any>) {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') { continue }
         result.inbound.push({ t, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesDecoded })
         if ((s.framesDecoded ?? 0) > 0 && result.firstDecoded == null) {
           result.firstDecoded = t
           // with qualityMs 0, still wait (briefly) for the frame to be shown
           qualityDeadline = t0 + t + (args.qualityMs > 0 ? args.qualityMs : 2_000)
         }
-        if (result.quality == null && (s.frameWidth ?? 0) >= args.minWidth && (s.frameHeight ?? 0) >= args.minHeight && (s.framesPerSecond ?? 0) >= args.minFps) result.quality = t
-      })
-      if (result.firstFrame != null && result.firstDecoded != null && (result.quality != null || args.qualityMs === 0)) break
+        if (result.quality == null && (s.frameWidth ?? 0) >= args.minWidth && (s.frameHeight ?? 0) >= args.minHeight && (s.framesPerSecond ?? 0) >= args.minFps) { result.quality = t }
+      }
+    }
+    while (now() < qualityDeadline) {
+      const report = await b.getStats()
+      note(report, now() - t0)
+      if (result.firstFrame != null && result.firstDecoded != null && (result.quality != null || args.qualityMs === 0)) { break }
       await new Promise(resolve => setTimeout(resolve, args.statsEvery))
     }
   } catch (err: any) {
@@ -279,7 +287,7 @@ export async function meshSample (): Promise<MeshPeerSample[]> {
     const pc: RTCPeerConnection | undefined = app.call?.peerConnection(m.peerId)
     const sample: MeshPeerSample = { remoteId: m.peerId.toString() }
     out.push(sample)
-    if (pc == null) continue
+    if (pc == null) { continue }
     try {
       const report = await pc.getStats()
       const t = performance.timeOrigin + performance.now()
@@ -291,7 +299,7 @@ export async function meshSample (): Promise<MeshPeerSample[]> {
           sample.outbound = { t, ssrc: s.ssrc, width: s.frameWidth, height: s.frameHeight, fps: s.framesPerSecond, frames: s.framesEncoded, bytes: s.bytesSent, limitation: s.qualityLimitationReason, limitationSec: s.qualityLimitationDurations, targetBitrate: s.targetBitrate, encoder: s.encoderImplementation, encodeSec: s.totalEncodeTime, availableOutgoingBitrate: pair?.availableOutgoingBitrate, rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : undefined }
         }
       })
-    } catch {}
+    } catch { /* the connection closed under us: no numbers for it in this sample */ }
   }
   return out
 }
@@ -309,8 +317,8 @@ export async function meshState (): Promise<Record<string, unknown>> {
       let local = 0
       let remote = 0
       report.forEach((s: any) => {
-        if (s.type === 'local-candidate') local++
-        if (s.type === 'remote-candidate') remote++
+        if (s.type === 'local-candidate') { local++ }
+        if (s.type === 'remote-candidate') { remote++ }
       })
       candidates = ` candidates local=${local} remote=${remote} desc=${pc.localDescription?.type ?? '-'}/${pc.remoteDescription?.type ?? '-'}`
     }

@@ -1,6 +1,9 @@
 /**
- * CPU accounting for the benches from Linux /proc: the whole machine, and every process on it or under this one
- * (the chromium that playwright launched, relays, peers). Zeros where /proc is missing.
+ * The benches' one CPU sampler, from Linux /proc: the whole machine, and every process on it or under this one
+ * (the chromium that playwright launched, relays, peers); and resident memory. Zeros where /proc is missing.
+ *
+ * A measurement takes a `snapshot()` when its window opens and one when it closes; `between()` says who used the
+ * machine in the window.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -47,10 +50,10 @@ export function readProc (pid: number): ProcInfo | undefined {
 export function allProcs (): Map<number, ProcInfo> {
   const out = new Map<number, ProcInfo>()
   let pids: string[] = []
-  try { pids = readdirSync('/proc').filter(d => /^\d+$/.test(d)) } catch {}
+  try { pids = readdirSync('/proc').filter(d => /^\d+$/.test(d)) } catch { /* no /proc: nothing to list */ }
   for (const pid of pids) {
     const p = readProc(Number(pid))
-    if (p != null) out.set(p.pid, p)
+    if (p != null) { out.set(p.pid, p) }
   }
   return out
 }
@@ -77,12 +80,28 @@ export function descendantsOf (root: number, procs: Map<number, ProcInfo>): Proc
 /** What a chromium process does, from its command line: 'browser', 'renderer', 'gpu-process', 'utility:<sub-type>', ... */
 export function chromiumRole (cmd: string): string {
   const type = /--type=(\S+)/.exec(cmd)?.[1]
-  if (type == null) return 'browser'
-  if (type === 'utility') return `utility:${/--utility-sub-type=(\S+)/.exec(cmd)?.[1] ?? '?'}`
+  if (type == null) { return 'browser' }
+  if (type === 'utility') { return `utility:${/--utility-sub-type=(\S+)/.exec(cmd)?.[1] ?? '?'}` }
   return type
 }
 
-/** A snapshot of CPU use: the machine, and our own process tree by pid. */
+/** CPU time (user + system) a process has used so far, ms; 0 once it is gone (or without a pid). */
+export function cpuMsOf (pid: number | undefined): number {
+  return pid == null ? 0 : readProc(pid)?.cpuMs ?? 0
+}
+
+/** Resident memory of a process, MiB (null when it is gone or unknown). */
+export function rssMiB (pid: number | undefined): number | null {
+  if (pid == null) { return null }
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m == null ? null : Number(m[1]) / 1024
+  } catch {
+    return null
+  }
+}
+
+/** A snapshot of CPU use: the machine, and our processes by pid. */
 export interface CpuSnapshot {
   at: number
   machine: { busy: number, total: number }
@@ -90,15 +109,25 @@ export interface CpuSnapshot {
   harnessMs: number
 }
 
-export function snapshot (): CpuSnapshot {
-  const procs = allProcs()
-  const u = process.cpuUsage()
-  return {
-    at: Date.now(),
-    machine: machineCpu(),
-    tree: new Map(descendantsOf(process.pid, procs).map(p => [p.pid, p])),
-    harnessMs: (u.user + u.system) / 1_000
+/**
+ * CPU use now. `pids`: only these processes (cheap enough to take every second while something is being timed);
+ * without it, every process under this one (reads all of /proc).
+ */
+export function snapshot (pids?: Iterable<number>): CpuSnapshot {
+  const at = Date.now()
+  const machine = machineCpu()
+  let tree: Map<number, ProcInfo>
+  if (pids != null) {
+    tree = new Map()
+    for (const pid of pids) {
+      const p = readProc(pid)
+      if (p != null) { tree.set(pid, p) }
+    }
+  } else {
+    tree = new Map(descendantsOf(process.pid, allProcs()).map(p => [p.pid, p]))
   }
+  const u = process.cpuUsage()
+  return { at, machine, tree, harnessMs: (u.user + u.system) / 1_000 }
 }
 
 export interface CpuWindow {
@@ -106,20 +135,32 @@ export interface CpuWindow {
   cores: number
   /** Share of the machine's capacity (all cores) that was busy, %. */
   machineBusyPct: number
-  /** CPU ms used in the window, by group ('chromium:renderer', 'chromium:gpu-process', 'relay', 'harness', 'other'). */
+  /**
+   * CPU ms used in the window, by group: what `group` calls each of our processes ('chromium:renderer',
+   * 'chromium:gpu-process', 'relay', ... by default), 'harness' (this process) and 'other' (the rest of the machine).
+   */
   byGroup: Record<string, number>
-  /** CPU ms per pid of our tree (processes that existed at the end). */
+  /** CPU ms per pid of our processes (those that existed at the end). */
   byPid: Map<number, { cpuMs: number, role: string }>
 }
 
-/** CPU used between two snapshots; `other` is everything on the machine that is not under this process. */
-export function between (a: CpuSnapshot, b: CpuSnapshot, cores: number): CpuWindow {
+/** The default grouping: chromium processes by role, relays, and 'other-child' for anything else we started. */
+export function processGroup (p: ProcInfo): string {
+  if (p.cmd.includes('chromium')) { return `chromium:${chromiumRole(p.cmd).replace(/^utility:.*/, 'utility')}` }
+  return p.cmd.includes('freeflow.js relay') ? 'relay' : 'other-child'
+}
+
+/**
+ * CPU used between two snapshots; `other` is everything on the machine that is not one of our processes (those in
+ * the snapshots) nor this one. A process started after `a` counts from zero; one gone by `b` is left out.
+ */
+export function between (a: CpuSnapshot, b: CpuSnapshot, cores: number, group: (p: ProcInfo) => string = processGroup): CpuWindow {
   const byGroup: Record<string, number> = {}
   const byPid = new Map<number, { cpuMs: number, role: string }>()
   let ours = 0
   for (const p of b.tree.values()) {
     const used = Math.max(0, p.cpuMs - (a.tree.get(p.pid)?.cpuMs ?? 0))
-    const role = p.cmd.includes('chromium') ? `chromium:${chromiumRole(p.cmd).replace(/^utility:.*/, 'utility')}` : (p.cmd.includes('freeflow.js relay') ? 'relay' : 'other-child')
+    const role = group(p)
     byGroup[role] = (byGroup[role] ?? 0) + used
     byPid.set(p.pid, { cpuMs: used, role: chromiumRole(p.cmd) })
     ours += used
@@ -130,4 +171,11 @@ export function between (a: CpuSnapshot, b: CpuSnapshot, cores: number): CpuWind
   const total = b.machine.total - a.machine.total
   byGroup.other = Math.max(0, busy - ours - harness)
   return { wallMs: b.at - a.at, cores, machineBusyPct: total > 0 ? 100 * busy / total : 0, byGroup, byPid }
+}
+
+/** The processes outside `ours` (and this one) that used the most CPU from `before` (an `allProcs()`) to now. */
+export function busiest (before: Map<number, ProcInfo>, ours: Set<number | undefined>, count = 5): Array<{ pid: number, cmd: string, cpuMs: number }> {
+  return [...allProcs()].filter(([pid]) => pid !== process.pid && !ours.has(pid))
+    .map(([pid, { cpuMs, cmd }]) => ({ pid, cmd: cmd.slice(0, 120), cpuMs: Math.round(cpuMs - (before.get(pid)?.cpuMs ?? 0)) }))
+    .sort((x, y) => y.cpuMs - x.cpuMs).slice(0, count)
 }

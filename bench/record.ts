@@ -4,7 +4,7 @@
  *
  * 1. call: nobody records; a plain terminal peer (`freeflow join`) sits in the room as the terminal baseline
  * 2. browser: participant 1 records the call in its page (the record button: canvas composition, audio mix,
- *    MediaRecorder, chunks to OPFS)
+ * MediaRecorder, chunks to OPFS)
  * 3. cli: `freeflow record` joins as a fifth member and writes every track to disk; the pages' recording is off
  *
  * For each window: CPU of every page's renderer (CDP Performance.getMetrics ProcessTime delta, % of one core),
@@ -12,23 +12,27 @@
  * recorder's CPU and resident memory, received frame rate, and the machine. Not a test: it asserts nothing,
  * prints a table and writes bench/results/record.json. Run it in a loopback-only namespace:
  *
- *   unshare -n sh -c 'ip link set lo up && npm run bench:record'
+ * unshare -n sh -c 'ip link set lo up && npm run bench:record'
  *
  * Options: node dist/bench/record.js [--seconds 60] [--participants 4] [--fps 30]
+ *
+ * A short run: node dist/bench/record.js --seconds 3 --participants 2
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, totalmem, platform, release } from 'node:os'
+import { readdirSync, statSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { launch } from '../test/helpers/browser.js'
-import { BIN, cleanup, Proc, run, sleep, startPeer, startRelay, tempDir, type RelayProc } from '../test/helpers/procs.js'
-import { meshSample, type MeshPeerSample } from './call-page.js'
-import { allProcs, between, chromiumRole, descendantsOf, readProc, snapshot } from './cpu.js'
-import { fixed, table } from './report.js'
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
+import { BIN, newRoomKey, Proc, sleep, startPeer, startRelay, tempDir } from '../harness/procs.ts'
+import { meshSample } from './call-page.ts'
+import { allProcs, between, chromiumRole, descendantsOf, rssMiB, snapshot } from './cpu.ts'
+import { log, runBench } from './harness.ts'
+import { metricsSession, pageMetrics, person } from './pages.ts'
+import { fixed, table } from './report.ts'
+import type { MeshPeerSample } from './call-page.ts'
+import type { Person } from './pages.ts'
+import type { RelayProc } from '../harness/procs.ts'
+import type { Browser, CDPSession, Page } from 'playwright-core'
 
-const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 const COMMAND = "unshare -n sh -c 'ip link set lo up && npm run bench:record'"
 /** Everyone decoding everyone, at most this long after the last click, ms. */
 const MESH_DEADLINE = 90_000
@@ -37,14 +41,11 @@ const SETTLE = 5_000
 /** The whole bench, at most; then everything is stopped and it exits non-zero. */
 const WATCHDOG = 20 * 60_000
 
-interface Person {
+interface Participant extends Person {
   name: string
-  context: BrowserContext
-  page: Page
   cdp: CDPSession
   /** the renderer process that runs this page */
   rendererPid?: number
-  errors: string[]
 }
 
 interface PageWindow {
@@ -75,20 +76,6 @@ interface Window {
   writtenMiB?: number
 }
 
-function log (text: string): void {
-  process.stderr.write(`bench: ${text}\n`)
-}
-
-function rssMiB (pid: number | undefined): number | null {
-  if (pid == null) return null
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m == null ? null : Number(m[1]) / 1024
-  } catch {
-    return null
-  }
-}
-
 function rendererPids (): Set<number> {
   return new Set(descendantsOf(process.pid, allProcs()).filter(p => chromiumRole(p.cmd) === 'renderer').map(p => p.pid))
 }
@@ -97,25 +84,12 @@ function browserPid (): number | undefined {
   return descendantsOf(process.pid, allProcs()).find(p => p.cmd.includes('chromium') && chromiumRole(p.cmd) === 'browser')?.pid
 }
 
-async function person (browser: Browser, url: string, name: string): Promise<Person> {
+/** A person on the web app (pages.ts) with the renderer process that runs its page and a DevTools session on it. */
+async function participant (browser: Browser, url: string, name: string): Promise<Participant> {
   const before = rendererPids()
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
-  await context.grantPermissions(['camera', 'microphone'], { origin: new URL(url).origin })
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', e => { errors.push(e.message) })
-  await page.goto(url)
-  await page.waitForFunction(() => (document.querySelector('[data-testid=local-video]') as HTMLVideoElement | null)?.videoWidth !== 0, undefined, { timeout: 20_000 })
+  const p = await person(browser, url, { previewTimeoutMs: 20_000 })
   const fresh = [...rendererPids()].filter(pid => !before.has(pid))
-  const cdp = await context.newCDPSession(page)
-  await cdp.send('Performance.enable')
-  return { name, context, page, cdp, rendererPid: fresh.length === 1 ? fresh[0] : undefined, errors }
-}
-
-async function metrics (cdp: CDPSession): Promise<{ processMs: number, heapMiB: number }> {
-  const { metrics } = await cdp.send('Performance.getMetrics')
-  const get = (n: string): number => metrics.find((m: { name: string, value: number }) => m.name === n)?.value ?? NaN
-  return { processMs: 1_000 * get('ProcessTime'), heapMiB: get('JSHeapUsedSize') / 1024 / 1024 }
+  return { ...p, name, cdp: await metricsSession(p), rendererPid: fresh.length === 1 ? fresh[0] : undefined }
 }
 
 function dirBytes (dir: string): number {
@@ -125,22 +99,20 @@ function dirBytes (dir: string): number {
       const p = join(dir, entry.name)
       total += entry.isDirectory() ? dirBytes(p) : statSync(p).size
     }
-  } catch {}
+  } catch { /* gone: nothing written there */ }
   return total
 }
 
 async function opfsBytes (page: Page): Promise<number> {
-  return await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0)
+  return page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0)
 }
 
 /** One window: CPU, memory and frame rate over `seconds`, sampled every second. */
-async function measure (name: Window['name'], people: Person[], terminal: Proc, seconds: number, written?: () => Promise<number>): Promise<Window> {
+async function measure (name: Window['name'], people: Participant[], terminal: Proc, seconds: number, written?: () => Promise<number>): Promise<Window> {
   const cpu0 = snapshot()
-  const m0 = await Promise.all(people.map(async p => metrics(p.cdp)))
+  const m0 = await Promise.all(people.map(async p => pageMetrics(p.cdp)))
   const bPid = browserPid()
-  const b0 = bPid != null ? readProc(bPid)?.cpuMs ?? 0 : 0
   const tPid = terminal.child.pid
-  const t0 = tPid != null ? readProc(tPid)?.cpuMs ?? 0 : 0
   const w0 = written != null ? await written() : 0
   const start = Date.now()
   let rssPeak = 0
@@ -151,16 +123,16 @@ async function measure (name: Window['name'], people: Person[], terminal: Proc, 
   }
   const last: MeshPeerSample[][] = await Promise.all(people.map(async p => p.page.evaluate(meshSample)))
   const wallMs = Date.now() - start
-  const m1 = await Promise.all(people.map(async p => metrics(p.cdp)))
-  const b1 = bPid != null ? readProc(bPid)?.cpuMs ?? 0 : 0
-  const t1 = tPid != null ? readProc(tPid)?.cpuMs ?? 0 : 0
+  const m1 = await Promise.all(people.map(async p => pageMetrics(p.cdp)))
   const w = between(cpu0, snapshot(), cpus().length)
+  // the browser process and the terminal member are ours: their CPU in the window, from the same two snapshots
+  const cpuMs = (pid: number | undefined): number => pid != null ? w.byPid.get(pid)?.cpuMs ?? 0 : 0
   const pages: PageWindow[] = people.map((p, i) => {
     const fps: number[] = []
     let freezes = 0
     for (const a of first[i]) {
       const b = last[i].find(x => x.remoteId === a.remoteId)
-      if (a.inbound == null || b?.inbound == null || a.inbound.ssrc !== b.inbound.ssrc) continue
+      if (a.inbound == null || b?.inbound == null || a.inbound.ssrc !== b.inbound.ssrc) { continue }
       fps.push(((b.inbound.frames ?? 0) - (a.inbound.frames ?? 0)) / ((b.inbound.t - a.inbound.t) / 1_000))
       freezes += (b.inbound.freezeCount ?? 0) - (a.inbound.freezeCount ?? 0)
     }
@@ -178,8 +150,8 @@ async function measure (name: Window['name'], people: Person[], terminal: Proc, 
     name,
     seconds: wallMs / 1_000,
     pages,
-    browserProcess: { cpuPct: 100 * (b1 - b0) / wallMs, rssMiB: rssMiB(bPid) },
-    terminal: { command: terminal.label, cpuPct: 100 * (t1 - t0) / wallMs, rssMiB: rssMiB(tPid), rssPeakMiB: rssPeak > 0 ? rssPeak : null },
+    browserProcess: { cpuPct: 100 * cpuMs(bPid) / wallMs, rssMiB: rssMiB(bPid) },
+    terminal: { command: terminal.label, cpuPct: 100 * cpuMs(tPid) / wallMs, rssMiB: rssMiB(tPid), rssPeakMiB: rssPeak > 0 ? rssPeak : null },
     machineBusyPct: w.machineBusyPct,
     otherPct: 100 * w.byGroup.other / (w.wallMs * w.cores),
     ...(written != null ? { writtenMiB: (await written() - w0) / 1024 / 1024 } : {})
@@ -187,17 +159,17 @@ async function measure (name: Window['name'], people: Person[], terminal: Proc, 
 }
 
 /** Every page decodes every other page's video. */
-async function meshUp (people: Person[], deadline: number): Promise<boolean> {
+async function meshUp (people: Participant[], deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
     let up = 0
-    for (const p of people) up += (await p.page.evaluate(meshSample)).filter(s => (s.inbound?.frames ?? 0) > 0).length
-    if (up >= people.length * (people.length - 1)) return true
+    for (const p of people) { up += (await p.page.evaluate(meshSample)).filter(s => (s.inbound?.frames ?? 0) > 0).length }
+    if (up >= people.length * (people.length - 1)) { return true }
     await sleep(500)
   }
   return false
 }
 
-function printReport (windows: Window[]): void {
+function recordReport (windows: Window[]): string {
   const rows = [['window', 'recorder page cpu', 'its heap MiB', 'its rss MiB', 'other pages cpu (mean)', 'fps received (mean)', 'freezes', 'browser proc cpu', 'browser rss MiB', 'terminal member', 'its cpu', 'its rss MiB (peak)', 'written MiB', 'machine busy', 'other procs']]
   for (const w of windows) {
     const [rec, ...others] = w.pages
@@ -219,39 +191,34 @@ function printReport (windows: Window[]): void {
       `${fixed(w.otherPct, 0)}%`
     ])
   }
-  process.stdout.write(`\nRecording ${windows[0]?.pages.length ?? 0} participants, ${fixed(windows[0]?.seconds, 0)} s per window\n${table(rows)}\n`)
-  process.stdout.write([
+  return [
+    `\nRecording ${windows[0]?.pages.length ?? 0} participants, ${fixed(windows[0]?.seconds, 0)} s per window`,
+    table(rows),
     '  call = nobody records (a plain `freeflow join` is the terminal member); browser = participant 1 records in its page;',
     '  cli = `freeflow record` is a fifth member writing every track (the call is then 5 members: senders encode one more stream each);',
     '  cpu = % of one core (renderers: CDP ProcessTime); rss = resident memory from /proc; written = what the recording added on disk',
     '  (OPFS usage of the recorder page, or the recorder\'s --out directory)',
     ''
-  ].join('\n'))
+  ].join('\n')
 }
 
-let browser: Browser | undefined
-
-async function main (): Promise<void> {
+await runBench({ name: 'record', watchdogMs: WATCHDOG }, async (bench) => {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, participants: { type: 'string', default: '4' }, fps: { type: 'string', default: '30' } } })
   const seconds = Number(values.seconds)
   const n = Number(values.participants)
-  const started = new Date()
-  const loadBefore = loadavg()
   const relay: RelayProc = await startRelay({ listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'], args: ['--max-reservations-per-ip', '64'] })
-  if (relay.http == null) throw new Error('the relay serves no HTTP')
-  const { code, stdout, stderr } = await run(['room', 'new'])
-  if (code !== 0) throw new Error(`freeflow room new failed: ${stderr}`)
-  const key = stdout.trim()
+  if (relay.http == null) { throw new Error('the relay serves no HTTP') }
+  const key = await newRoomKey()
   const url = `${relay.http}/#room=${key}`
-  browser = await launch([`--use-fake-device-for-media-stream=fps=${values.fps}`])
-  const people: Person[] = []
-  for (let i = 0; i < n; i++) people.push(await person(browser, url, `P${i + 1}`))
+  const browser = await bench.launch([`--use-fake-device-for-media-stream=fps=${values.fps}`])
+  const people: Participant[] = []
+  for (let i = 0; i < n; i++) { people.push(await participant(browser, url, `P${i + 1}`)) }
   for (const p of people) {
     await p.page.getByTestId('display-name').fill(p.name)
     await p.page.getByTestId('join').click()
     await p.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
   }
-  if (!await meshUp(people, Date.now() + MESH_DEADLINE)) throw new Error(`the ${n} pages did not all decode each other within ${MESH_DEADLINE / 1000} s`)
+  if (!await meshUp(people, Date.now() + MESH_DEADLINE)) { throw new Error(`the ${n} pages did not all decode each other within ${MESH_DEADLINE / 1000} s`) }
   log(`${n} participants decode each other`)
   const windows: Window[] = []
 
@@ -265,9 +232,9 @@ async function main (): Promise<void> {
   // 2. participant 1 records in its page
   const rec = people[0]
   await rec.page.getByTestId('record').click()
-  for (const p of people) await p.page.getByTestId('recording-indicator').waitFor({ state: 'visible', timeout: 15_000 })
+  for (const p of people) { await p.page.getByTestId('recording-indicator').waitFor({ state: 'visible', timeout: 15_000 }) }
   await sleep(SETTLE)
-  windows.push(await measure('browser', people, plain, seconds, async () => await opfsBytes(rec.page)))
+  windows.push(await measure('browser', people, plain, seconds, async () => opfsBytes(rec.page)))
   log(`browser: recorder page ${fixed(windows[1].pages[0].cpuPct, 0)}% cpu, ${fixed(windows[1].writtenMiB, 1)} MiB written`)
   await rec.page.getByTestId('record').click()
   await rec.page.getByTestId('recording-download').waitFor({ timeout: 30_000 })
@@ -285,41 +252,16 @@ async function main (): Promise<void> {
   log(`cli: recorder ${fixed(windows[2].terminal.cpuPct, 0)}% cpu, ${fixed(windows[2].writtenMiB, 1)} MiB written`)
   recorder.kill('SIGINT')
   await recorder.exited
-  for (const p of people) if (p.errors.length > 0) log(`${p.name} page errors: ${p.errors.slice(0, 3).join(' | ')}`)
+  for (const p of people) { if (p.errors.length > 0) { log(`${p.name} page errors: ${p.errors.slice(0, 3).join(' | ')}`) } }
 
-  printReport(windows)
-  const cpu = cpus()
-  const report = {
-    date: started.toISOString(),
-    durationMs: Date.now() - started.getTime(),
+  const json = {
+    date: bench.started.toISOString(),
+    durationMs: bench.elapsed(),
     command: COMMAND,
     bin: BIN,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryBytes: totalmem(), platform: platform(), kernel: release(), node: process.version, loadavgStart: loadBefore, loadavgEnd: loadavg() },
+    machine: bench.machine(),
     setup: { participants: n, seconds, fakeCameraFps: Number(values.fps), settleMs: SETTLE },
     windows
   }
-  mkdirSync(RESULTS, { recursive: true })
-  writeFileSync(`${RESULTS}record.json`, JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(`wrote ${RESULTS}record.json\n`)
-}
-
-async function stopEverything (): Promise<void> {
-  await browser?.close().catch(() => {})
-  browser = undefined
-  await cleanup()
-}
-
-const watchdog = setTimeout(() => {
-  log(`still running after ${WATCHDOG / 60_000} minutes; stopping everything`)
-  void stopEverything().finally(() => process.exit(1))
-}, WATCHDOG)
-process.once('SIGINT', () => { void stopEverything().finally(() => process.exit(130)) })
-try {
-  await main()
-} catch (err: any) {
-  log(`failed - ${err.stack ?? err}`)
-  process.exitCode = 1
-} finally {
-  await stopEverything()
-  clearTimeout(watchdog)
-}
+  return { text: recordReport(windows), json }
+})

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:connect`: calls where people really are (issue 9 item 10), on the namespaces and nftables of
+ * harness/topology: one relay with coturn on a "public" segment, a chromium per host. Not a test: it asserts
+ * nothing, prints a table and writes bench/results/connect.json. Needs root (namespaces); it creates its own, and
+ * removes them.
+ *
+ * 1. per topology, `--joins` times: the first person is in the call, the second clicks Join -> first remote frame on
+ * both pages (p50, p95, failures), and the path the joiner's call took (bench/connect-measure.ts)
+ * 2. a call between two NAT homes; `--recoveries` times, home 1's router gets a new public address: time until video
+ * plays both ways again
+ * 3. coturn's CPU and memory with `--streams` 720p streams forced through it (plain pages, iceTransportPolicy
+ * 'relay'), per stream and extrapolated to one core
+ *
+ * Options: node dist/bench/connect.js [--joins 10] [--topologies nat,random,udp,v4v6] [--recoveries 3]
+ * [--streams 4] [--window 10000]
+ *
+ * A short run: node dist/bench/connect.js --joins 3 --topologies nat,udp --recoveries 1 --streams 2 --window 5000
+ */
+import { parseArgs } from 'node:util'
+import { canMakeTopology, Topology } from '../harness/topology/index.ts'
+import { joinRuns, recoveryRuns, SHAPES, turnLoad } from './connect-measure.ts'
+import { log, runBench } from './harness.ts'
+import { fixed, ms, stats, table } from './report.ts'
+import type { JoinSample, RecoverySample, TurnLoad } from './connect-measure.ts'
+
+/** The whole bench, at most; then everything is stopped and it exits non-zero. */
+const WATCHDOG = 40 * 60_000
+
+/** The most common value, with how many had it: `host>srflx v4 (9/10)`. */
+function mostCommon (values: Array<string | undefined>): string {
+  const counts = new Map<string, number>()
+  values.forEach(v => { if (v != null) { counts.set(v, (counts.get(v) ?? 0) + 1) } })
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]
+  return top == null ? '-' : `${top[0]} (${top[1]}/${values.length})`
+}
+
+await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
+  const { values } = parseArgs({
+    options: {
+      joins: { type: 'string', default: '10' },
+      topologies: { type: 'string', default: Object.keys(SHAPES).join(',') },
+      recoveries: { type: 'string', default: '3' },
+      streams: { type: 'string', default: '4' },
+      window: { type: 'string', default: '10000' }
+    }
+  })
+  const why = canMakeTopology()
+  if (why != null) { throw new Error(`bench:connect cannot build its networks: ${why}`) }
+  const names = values.topologies.split(',').filter(n => n !== '')
+  const unknown = names.filter(n => SHAPES[n] == null)
+  if (unknown.length > 0) { throw new Error(`unknown topology ${unknown.join(', ')}; known: ${Object.keys(SHAPES).join(', ')}`) }
+  const joins = Number(values.joins)
+  const topo = new Topology()
+  try {
+    topo.net.addHome('port-preserving')
+    topo.net.addHome('port-preserving')
+    await topo.startRelay()
+    const perShape: Record<string, JoinSample[]> = {}
+    for (const name of names) {
+      log(`${SHAPES[name].name}: ${joins} joins`)
+      perShape[name] = await joinRuns(topo, SHAPES[name], joins)
+      // one browser per host at a time: the machine is small
+      for (const h of SHAPES[name].hosts(topo)) { await topo.closeBrowser(h) }
+    }
+    const recoveries: RecoverySample[] = Number(values.recoveries) > 0 ? await recoveryRuns(topo, Number(values.recoveries)) : []
+    for (const h of topo.net.homes) { await topo.closeBrowser(h.host) }
+    const pairs = Math.max(0, Math.floor(Number(values.streams) / 2))
+    const load: TurnLoad | undefined = pairs > 0 ? await turnLoad(topo, pairs, Number(values.window)) : undefined
+
+    const rows = [['topology', 'joins', 'failed', 'p50 ms', 'p95 ms', 'joiner p50', 'joiner\'s path at first frame']]
+    for (const name of names) {
+      const s = perShape[name]
+      const both = stats(s.map(j => j.bothMs), ['p50', 'p95'])
+      const joiner = stats(s.map(j => j.joinerMs), ['p50'])
+      rows.push([SHAPES[name].name, String(s.length), String(s.filter(j => j.bothMs == null).length), ms(both.p50), ms(both.p95), ms(joiner.p50), mostCommon(s.map(j => j.path))])
+    }
+    const recMedia = stats(recoveries.map(r => r.mediaMs), ['p50', 'max'])
+    const recShown = stats(recoveries.map(r => r.shownMs), ['p50', 'max'])
+    const perStreamCpu = load != null ? (load.loadedCpuPct - load.idleCpuPct) / load.streams : NaN
+    const perMbps = load != null ? perStreamCpu / (load.kbpsPerStream / 1000) : NaN
+    const perStreamMiB = load?.loadedRssMiB != null && load.idleRssMiB != null ? (load.loadedRssMiB - load.idleRssMiB) / load.streams : NaN
+    const lines = [
+      'bench:connect: join -> first remote frame on both pages (second person\'s click on Join); deadline 30 s',
+      '',
+      table(rows),
+      '',
+      `address change mid-call (home 1's router renumbered), ${recoveries.length} times; deadline 30 s:`,
+      `  video decoded again both ways: ${recMedia.n}/${recoveries.length}, p50 ${ms(recMedia.p50)} ms, max ${ms(recMedia.max)} ms`,
+      `  video shown again in both tiles: ${recShown.n}/${recoveries.length}, p50 ${ms(recShown.p50)} ms, max ${ms(recShown.max)} ms`,
+      ...recoveries.slice(0, 1).map(r => `  before: ${r.before ?? '-'}\n  after:  ${r.after ?? '-'}`),
+      '',
+      load == null
+        ? 'coturn load: not run'
+        : [`coturn with ${load.streams} relayed streams (${load.frameSize}, ${fixed(load.kbpsPerStream, 0)} kbit/s each, over ${load.windowMs / 1000} s):`,
+            `  CPU ${fixed(load.idleCpuPct)}% idle -> ${fixed(load.loadedCpuPct)}% of a core; ${fixed(perStreamCpu, 2)}% per stream, so about ${fixed(100 / perStreamCpu, 0)} such streams per core`,
+            // coturn's work follows packets, so bytes: what a 720p stream at 2 Mbit/s would cost
+            `  ${fixed(perMbps, 2)}% of a core per relayed Mbit/s: about ${fixed(100 / (perMbps * 2), 0)} streams of 2 Mbit/s (720p) per core`,
+            `  memory ${fixed(load.idleRssMiB)} -> ${fixed(load.loadedRssMiB)} MiB resident; ${fixed(perStreamMiB, 2)} MiB per stream`].join('\n')
+    ]
+    return {
+      text: lines.join('\n'),
+      json: {
+        machine: bench.machine(),
+        options: values,
+        joins: Object.fromEntries(names.map(n => [n, { name: SHAPES[n].name, samples: perShape[n], both: stats(perShape[n].map(j => j.bothMs), ['p50', 'p95', 'max']), failures: perShape[n].filter(j => j.bothMs == null).length }])),
+        recovery: { samples: recoveries, media: recMedia, shown: recShown },
+        turnLoad: load == null ? null : { ...load, cpuPctPerStream: perStreamCpu, cpuPctPerMbps: perMbps, rssMiBPerStream: perStreamMiB, streamsPerCore: 100 / perStreamCpu }
+      }
+    }
+  } finally {
+    log('removing the namespaces')
+    await topo.close()
+  }
+})
