@@ -127,6 +127,8 @@ describe('recording a call in the browser', function () {
   const people: Participant[] = []
   /** command-line recorders a test started: stopped after each test, so a failure does not leave one in the room */
   const recorders: Proc[] = []
+  /** people who come for one test only: gone after it, also when it failed half-way */
+  const guests: Participant[] = []
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true })
@@ -152,6 +154,10 @@ describe('recording a call in the browser', function () {
       const button = p.page.getByTestId('record')
       if (/Stop/.test(await button.textContent().catch(() => '') ?? '')) { await button.click().catch(() => {}) }
     }
+    for (const g of guests.splice(0)) {
+      await g.page.getByTestId('leave').click({ timeout: 5_000 }).catch(() => {})
+      await g.context.close().catch(() => {})
+    }
     if (this.currentTest?.state !== 'failed') { return }
     for (const p of people) {
       const state = await p.page.evaluate(() => ({
@@ -170,53 +176,46 @@ describe('recording a call in the browser', function () {
     await cleanup()
   })
 
-  it('two people talk while a third records: everyone sees who records, and the file is WebM with video, audio and its true length', async () => {
-    const [ada, bo, cleo] = [await participant(browser, url), await participant(browser, url), await participant(browser, url)]
-    people.push(ada, bo, cleo)
-    await Promise.all([joinAs(ada, 'Ada'), joinAs(bo, 'Bo'), joinAs(cleo, 'Cleo')])
-    const [adaId, boId] = [await pagePeerId(ada.page), await pagePeerId(bo.page)]
-    for (const id of [adaId, boId]) { await waitForVideo(cleo.page, id, 45_000) }
-    await waitForVideo(ada.page, boId, 45_000)
+  // Two people, then a third who comes late: a recording page's canvas and encoder and three browsers in one call are
+  // what this 2-core test machine carries; a fourth page (or a command-line recorder beside three pages) starves the
+  // recording page until the others time it out (issue: a recording page on a machine without spare cores freezes)
+  it('a person records a call: everyone sees who records, a late joiner too, and the file is WebM with video, audio and its true length', async () => {
+    const [ada, cleo] = [await participant(browser, url), await participant(browser, url)]
+    people.push(ada, cleo)
+    await Promise.all([joinAs(ada, 'Ada'), joinAs(cleo, 'Cleo')])
+    const [adaId, cleoId] = [await pagePeerId(ada.page), await pagePeerId(cleo.page)]
+    await waitForVideo(cleo.page, adaId, 45_000)
+    await waitForVideo(ada.page, cleoId, 45_000)
     shortName = (await cleo.page.locator('#room-name').textContent()) ?? ''
     expect(shortName).to.match(/^[0-9a-f]{8}$/)
     for (const p of people) { expect(await indicator(p.page)).to.equal(null) }
 
-    // start: the recorder's page and both others say who records
+    // start: the recorder's page and the other say who records
     await watchRecordClicks(cleo.page)
     const startedAt = Date.now()
     await cleo.page.getByTestId('record').click()
     await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
     const recordingSince = Date.now()
     await waitIndicator(cleo.page, /You are recording/)
-    for (const p of [ada, bo]) { await waitIndicator(p.page, /Cleo is recording/, 20_000) }
+    await waitIndicator(ada.page, /Cleo is recording/, 20_000)
     expect(await cleo.page.getByTestId('record').getAttribute('aria-pressed')).to.equal('true')
 
-    // a command-line recorder records the same room at the same time, one file per track
-    const cliOut = tempDir('freeflow-record-both-')
-    const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', cliOut,
-      '--data-dir', join(cliOut, '.identity'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
-    recorders.push(rec)
-    const recId: string = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
-    for (const p of [ada, bo, cleo]) { await waitIndicator(p.page, /Rec/, 30_000) }
-    // every page's camera and microphone reach it; both recorders then run side by side for 10 s
-    try {
-      await rec.waitFor('every track', () => rec.of('track:start').length >= 6, 60_000)
-    } catch (err: any) {
-      const states = await Promise.all([ada, bo, cleo].map(async p => sessionWith(p.page, recId)))
-      throw new Error(`${err.message}; tracks ${rec.of('track:start').map(e => `${e.name}:${e.kind}`).join(' ')}; pages' sessions with the recorder ${JSON.stringify(states)}`)
-    }
-    await sleep(10_000)
-    // the recorder stops before a fourth person joins: four pages and a recorder are more than two cores carry
-    const recStop = Date.now()
-    rec.kill('SIGINT')
-    const recExit = await rec.exited
-    expect(recExit.code, rec.stderr).to.equal(0)
-    for (const p of [ada, bo, cleo]) { await waitIndicator(p.page, /^(?!.*Rec)/, 20_000) }
+    // Ada turns the camera off: the recording shows Ada's tile without video, marked; then on again
+    await ada.page.getByTestId('toggle-camera').click()
+    await cleo.page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement)?.dataset.camera === 'off', adaId, { timeout: 10_000 })
+    await sleep(3_000)
+    await ada.page.screenshot({ path: join(ARTIFACTS, 'recording-seen.png') })
+    await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-on.png') })
+    await ada.page.getByTestId('toggle-camera').click()
+    await cleo.page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement)?.dataset.camera === 'on', adaId, { timeout: 10_000 })
+    await waitForVideo(cleo.page, adaId, 30_000)
+    expect(await indicator(ada.page)).to.match(/Cleo is recording/)
 
     // a late joiner sees it from the moment they are in the call, and appears in the recording
     await sleep(2_000)
     const dee = await participant(browser, url)
     people.push(dee)
+    guests.push(dee)
     await joinAs(dee, 'Dee')
     await waitIndicator(dee.page, /Cleo is recording/, 20_000)
     expect(await dee.page.locator('[data-testid=participant][data-name=Cleo]').textContent()).to.match(/recording/)
@@ -226,23 +225,16 @@ describe('recording a call in the browser', function () {
     // and Dee's video: signals lost on a stream refused while Dee's room handshake finished are said again
     await waitForVideo(cleo.page, deeId, 30_000)
     await sleep(2_000)
-
-    // Bo turns the camera off: the recording shows Bo's tile without video, marked
-    await bo.page.getByTestId('toggle-camera').click()
-    await cleo.page.waitForFunction((id) => (document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`) as HTMLElement)?.dataset.camera === 'off', boId, { timeout: 10_000 })
-    await sleep(3_000)
-    await ada.page.screenshot({ path: join(ARTIFACTS, 'recording-seen.png') })
-    await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-on.png') })
     const sinceStart = Date.now() - recordingSince
     if (sinceStart < 10_000) { await sleep(10_000 - sinceStart) }
-    for (const p of [ada, bo, dee]) { expect(await indicator(p.page)).to.match(/Cleo is recording/) }
+    for (const p of [ada, dee]) { expect(await indicator(p.page)).to.match(/Cleo is recording/) }
 
     // stop: the indicator goes away everywhere, and a download is offered
     const stopClick = Date.now()
     await cleo.page.getByTestId('record').click()
     const link = cleo.page.getByTestId('recording-download')
     await link.waitFor({ state: 'visible', timeout: 30_000 })
-    for (const p of [ada, bo, dee, cleo]) { await waitNoIndicator(p.page) }
+    for (const p of [ada, dee, cleo]) { await waitNoIndicator(p.page) }
     expect(await cleo.page.getByTestId('record').textContent()).to.match(/Record/)
     const clicks = await clickWindow(cleo.page)
     const { path, suggested } = await download(cleo.page, 'recording-download', 'recording.webm')
@@ -262,27 +254,7 @@ describe('recording a call in the browser', function () {
     console.log(`      loudest audio ${volume} dBFS`)
     expect(volume, 'the mixed audio is not silence').to.be.above(-40)
 
-    // the command-line recorder's files: one valid WebM per track, as long as the track was recorded
-    const stopped = rec.of('stopped')[0]
-    const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
-    const tracks = manifest.files.map((f: any) => `${f.name}:${f.kind}`).sort()
-    for (const name of ['Ada', 'Bo', 'Cleo']) { expect(tracks).to.include.members([`${name}:camera`, `${name}:microphone`]) }
-    for (const f of manifest.files) {
-      const file = join(stopped.manifest, '..', f.file)
-      const p = await ffprobe(file)
-      expect(p.format.format_name).to.include('webm')
-      expect(p.streams, f.file).to.have.lengthOf(1)
-      expect(p.streams[0].codec_name).to.match(f.kind === 'microphone' ? /^opus$/ : /^vp[89]$/)
-      const started = rec.of('track:start').find(e => e.file === f.file)?.at
-      const ended = rec.of('track:end').find(e => e.file === f.file)?.at
-      expect(started, `${f.file} has a track:start line`).to.be.a('number')
-      // the truth: from its track:start line to its track:end line, or to SIGINT
-      const truthSec = ((ended ?? recStop) - started!) / 1000
-      console.log(`      cli ${f.file}: ${durationOf(p).toFixed(2)} s, truth ${truthSec.toFixed(2)} s`)
-      expect(durationOf(p), f.file).to.be.within(truthSec - 1, truthSec + 1)
-    }
-
-    // frames for people to look at: before Dee was there, and at the end (Dee in, Bo's camera off)
+    // frames for people to look at: at the start (Ada and Cleo), and at the end (Dee in)
     await frameAt(path, 1, join(ARTIFACTS, 'recording-frame-start.png'))
     await frameAt(path, Math.max(0, duration - 1), join(ARTIFACTS, 'recording-frame.png'))
     await cleo.page.screenshot({ path: join(ARTIFACTS, 'recording-stopped.png') })
@@ -337,7 +309,7 @@ describe('recording a call in the browser', function () {
   })
 
   it('a reload while recording offers the unfinished recording, which downloads as a valid WebM', async () => {
-    const [ada, , cleo] = people
+    const [ada, cleo] = people
     const clicked = Date.now()
     await cleo.page.getByTestId('record').click()
     await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
@@ -431,5 +403,68 @@ describe('recording a call in the browser', function () {
     await sleep(2_000)
     expect(await indicator(ada.page)).to.equal(null)
     await old.close()
+  })
+
+  // Both recorders at once, with two people in the call: three browser pages, a recording page's canvas and a
+  // command-line recorder at once are more than this 2-core test machine carries (measured: every page's main thread
+  // spent about 80% of its time in long tasks once the recorder joined, and handshakes with it timed out; 25 to 35%
+  // with the three pages alone)
+  it('a command-line recorder records beside a recording page: one valid WebM per track, as long as it was recorded', async () => {
+    const [ada, cleo] = people
+    // Cleo is back in the lobby after the reload test: Cleo joins again
+    if (!await cleo.page.locator('#call').isVisible()) { await joinAs(cleo, 'Cleo') }
+    await waitForVideo(cleo.page, await pagePeerId(ada.page), 45_000)
+    await watchRecordClicks(cleo.page)
+    await cleo.page.getByTestId('record').click()
+    await cleo.page.getByTestId('record').filter({ hasText: /Stop/ }).waitFor({ timeout: 30_000 })
+    await waitIndicator(ada.page, /Cleo is recording/, 20_000)
+
+    const cliOut = tempDir('freeflow-record-both-')
+    const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', cliOut,
+      '--data-dir', join(cliOut, '.identity'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'])
+    recorders.push(rec)
+    const recId: string = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
+    for (const p of [ada, cleo]) { await waitIndicator(p.page, /Rec/, 30_000) }
+    // both pages' cameras and microphones reach it; both recorders then run side by side for 10 s
+    try {
+      await rec.waitFor('every track', () => rec.of('track:start').length >= 4, 60_000)
+    } catch (err: any) {
+      const states = await Promise.all([ada, cleo].map(async p => sessionWith(p.page, recId)))
+      throw new Error(`${err.message}; tracks ${rec.of('track:start').map(e => `${e.name}:${e.kind}`).join(' ')}; pages' sessions with the recorder ${JSON.stringify(states)}`)
+    }
+    await sleep(10_000)
+    const recStop = Date.now()
+    rec.kill('SIGINT')
+    const recExit = await rec.exited
+    expect(recExit.code, rec.stderr).to.equal(0)
+    for (const p of [ada, cleo]) { await waitIndicator(p.page, /^(?!.*Rec)/, 20_000) }
+
+    // the page's recording went on beside it, and still covers the time between its clicks
+    await cleo.page.getByTestId('record').click()
+    await cleo.page.getByTestId('recording-download').waitFor({ state: 'visible', timeout: 30_000 })
+    const { path } = await download(cleo.page, 'recording-download', 'recording-both.webm')
+    const probe = await ffprobe(path, { packets: true })
+    expectWebm(probe)
+    expectCoversClicks(probe, await clickWindow(cleo.page), 'recording page beside the command line')
+
+    // the command-line recorder's files: one valid WebM per track, as long as the track was recorded
+    const stopped = rec.of('stopped')[0]
+    const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
+    const tracks = manifest.files.map((f: any) => `${f.name}:${f.kind}`).sort()
+    for (const name of ['Ada', 'Cleo']) { expect(tracks).to.include.members([`${name}:camera`, `${name}:microphone`]) }
+    for (const f of manifest.files) {
+      const file = join(stopped.manifest, '..', f.file)
+      const p = await ffprobe(file)
+      expect(p.format.format_name).to.include('webm')
+      expect(p.streams, f.file).to.have.lengthOf(1)
+      expect(p.streams[0].codec_name).to.match(f.kind === 'microphone' ? /^opus$/ : /^vp[89]$/)
+      const started = rec.of('track:start').find(e => e.file === f.file)?.at
+      const ended = rec.of('track:end').find(e => e.file === f.file)?.at
+      expect(started, `${f.file} has a track:start line`).to.be.a('number')
+      // the truth: from its track:start line to its track:end line, or to SIGINT
+      const truthSec = ((ended ?? recStop) - started!) / 1000
+      console.log(`      cli ${f.file}: ${durationOf(p).toFixed(2)} s, truth ${truthSec.toFixed(2)} s`)
+      expect(durationOf(p), f.file).to.be.within(truthSec - 1, truthSec + 1)
+    }
   })
 })
