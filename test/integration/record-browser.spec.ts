@@ -178,7 +178,7 @@ describe('recording a call in the browser', function () {
 
   // Two people, then a third who comes late: a recording page's canvas and encoder and three browsers in one call are
   // what this 2-core test machine carries; a fourth page (or a command-line recorder beside three pages) starves the
-  // recording page until the others time it out (issue: a recording page on a machine without spare cores freezes)
+  // recording page until the others time it out (measured in docs/recording.md, section Limits)
   it('a person records a call: everyone sees who records, a late joiner too, and the file is WebM with video, audio and its true length', async () => {
     const [ada, cleo] = [await participant(browser, url), await participant(browser, url)]
     people.push(ada, cleo)
