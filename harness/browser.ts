@@ -8,6 +8,18 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
+/**
+ * The specs' fake cameras send 10 frames a second (Chromium's fake camera runs at 20 unless told): a spec runs three
+ * or four pages and a terminal peer on two cores, and capturing, encoding and decoding at half the rate leaves the
+ * pages the time to do what is tested. Video checks count frames against this rate.
+ */
+export const FAKE_CAMERA_FPS = 10
+
+/** Chromium's fake capture devices: `devices` cameras (device 1 is a depth camera) at FAKE_CAMERA_FPS. */
+export function fakeCameras (devices = 1): string {
+  return `--use-fake-device-for-media-stream=fps=${FAKE_CAMERA_FPS},device-count=${devices}`
+}
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -18,7 +30,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--allow-loopback-in-peer-connection',
-  '--use-fake-device-for-media-stream',
+  fakeCameras(),
   '--use-fake-ui-for-media-stream',
   '--auto-accept-this-tab-capture',
   '--autoplay-policy=no-user-gesture-required'
@@ -47,6 +59,8 @@ export async function participant (browser: Browser, url: string, options: { cam
   const logs: string[] = []
   page.on('console', m => { logs.push(`[${m.type()}] ${m.text()}`) })
   page.on('pageerror', e => { logs.push(`[pageerror] ${e.message}`) })
+  // a renderer that died takes every later step on this page with it: say so where the failure is read
+  page.on('crash', () => { logs.push('[pageerror] the page crashed'); process.stderr.write(`page ${url} crashed\n`) })
   await page.goto(url)
   return { context, page, logs }
 }
@@ -72,6 +86,68 @@ export async function pagePeerId (page: Page): Promise<string> {
   return page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
 }
 
+/**
+ * What a page can tell about the media from `peerId` when a wait for it failed: whether the page still draws (a
+ * requestAnimationFrame round trip), whether its main thread answers at all, and the inbound video of that member's
+ * call (received, decoded, dropped, freezes, PLIs) with the connection's state, so a failure says whether the media
+ * stopped arriving, stopped decoding or stopped being drawn.
+ */
+export async function mediaDiagnosis (page: Page, peerId: string): Promise<string> {
+  const probe = page.evaluate(async (id) => {
+    const t0 = performance.now()
+    const raf = await Promise.race([
+      new Promise<number>(resolve => { requestAnimationFrame(() => { resolve(Math.round(performance.now() - t0)) }) }),
+      new Promise<number>(resolve => { setTimeout(() => { resolve(-1) }, 3_000) })
+    ])
+    const f = (globalThis as any).freeflow
+    const member = f?.room?.members().find((m: any) => m.peerId.toString() === id)
+    const pc: RTCPeerConnection | undefined = member != null ? f.call?.peerConnection(member.peerId) : undefined
+    const video: Record<string, unknown> = {}
+    if (pc != null) {
+      (await pc.getStats()).forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          video[s.mid ?? s.id] = { rx: s.framesReceived, dec: s.framesDecoded, drop: s.framesDropped, freezes: s.freezeCount, pli: s.pliCount, lost: s.packetsLost, bytes: s.bytesReceived, size: `${String(s.frameWidth)}x${String(s.frameHeight)}` }
+        }
+      })
+    }
+    // what the tile's element shows, against what the connection receives
+    const el = document.querySelector(`[data-testid=tile][data-peer-id="${id}"] video.camera`) as HTMLVideoElement | null
+    const shown = el?.srcObject instanceof MediaStream ? el.srcObject.getVideoTracks().map(t => `${t.id.slice(0, 8)}:${t.readyState}${t.muted ? ':muted' : ''}`) : []
+    const received = pc?.getReceivers().filter(r => r.track.kind === 'video').map(r => `${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`) ?? []
+    const box = el?.getBoundingClientRect()
+    const element = el == null ? 'none' : { shown, received, box: `${Math.round(box!.x)},${Math.round(box!.y)} ${Math.round(box!.width)}x${Math.round(box!.height)}`, paused: el.paused, ready: el.readyState, time: el.currentTime }
+    return JSON.stringify({ visibility: document.visibilityState, rafMs: raf, member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, video, element })
+  }, peerId)
+  const answered = await Promise.race([probe, new Promise<undefined>(resolve => { setTimeout(resolve, 10_000) })]).catch((err: Error) => `diagnosis failed: ${err.message}`)
+  return answered ?? 'the page did not answer within 10 s'
+}
+
+/**
+ * Whether a page still works, for a failed test's message: does its main thread answer, does it still draw
+ * (requestAnimationFrame round trip), and how long were its main thread's stalls over the last second.
+ */
+export async function pageHealth (page: Page): Promise<string> {
+  const probe = page.evaluate(async () => {
+    const t0 = performance.now()
+    const raf = await Promise.race([
+      new Promise<number>(resolve => { requestAnimationFrame(() => { resolve(Math.round(performance.now() - t0)) }) }),
+      new Promise<number>(resolve => { setTimeout(() => { resolve(-1) }, 3_000) })
+    ])
+    let worst = 0
+    let prev = performance.now()
+    const end = prev + 1_000
+    while (performance.now() < end) {
+      await new Promise(resolve => setTimeout(resolve, 20))
+      const now = performance.now()
+      worst = Math.max(worst, now - prev - 20)
+      prev = now
+    }
+    return `visibility ${document.visibilityState}, frame in ${raf < 0 ? 'none within 3 s' : `${raf} ms`}, worst timer delay ${Math.round(worst)} ms`
+  })
+  const answered = await Promise.race([probe, new Promise<undefined>(resolve => { setTimeout(resolve, 10_000) })]).catch((err: Error) => `probe failed: ${err.message}`)
+  return answered ?? 'main thread did not answer within 10 s'
+}
+
 /** Wait until the camera video in the tile of `peerId` decodes frames that keep advancing. */
 export async function waitForVideo (page: Page, peerId: string, timeoutMs = 30_000): Promise<void> {
   const sel = `[data-testid=tile][data-peer-id="${peerId}"] video.camera`
@@ -87,7 +163,7 @@ export async function waitForVideo (page: Page, peerId: string, timeoutMs = 30_0
     await new Promise(resolve => setTimeout(resolve, 500))
   }
   const tile = await page.locator(`[data-testid=tile][data-peer-id="${peerId}"]`).evaluate(e => ({ ...(e as HTMLElement).dataset }), undefined, { timeout: 1_000 }).catch(() => 'no tile')
-  throw new Error(`video of ${peerId} not playing: ${JSON.stringify(last)}; tile ${JSON.stringify(tile)}`)
+  throw new Error(`video of ${peerId} not playing: ${JSON.stringify(last)}; tile ${JSON.stringify(tile)}; ${await mediaDiagnosis(page, peerId)}`)
 }
 
 /** Audio bytes this page has received from `peerId` so far, over every inbound audio stream of their call. */

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import { joinAs, launch, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
+import { joinAs, launch, pageHealth, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
 import { durationOf, ffprobe, ffprobeWarnings, lastPacket, mediaEnd, runMediaTool } from '../../harness/ffprobe.ts'
 import { cleanup, Proc, run, sleep, startRelay, tempDir } from '../../harness/procs.ts'
 import { setWebmDuration, webmDuration } from '../../protocols/webm/duration.ts'
@@ -167,7 +167,7 @@ describe('recording a call in the browser', function () {
         members: (globalThis as any).freeflow.room?.members().map((m: any) => `${m.name}:${m.role}:${m.recording?.since ?? '-'}`),
         draw: (globalThis as any).freeflow.recorder?.stats
       })).catch((err: Error) => err.message)
-      console.log(JSON.stringify(state), p.logs.filter(l => /pageerror|error/i.test(l)).slice(-10).join('\n'))
+      console.log(JSON.stringify(state), await pageHealth(p.page), p.logs.filter(l => /pageerror|error/i.test(l)).slice(-10).join('\n'))
     }
   })
 
