@@ -177,8 +177,9 @@ export class LocalMedia extends TypedEventEmitter<LocalMediaEvents> {
       track.addEventListener('ended', () => { if (this.stream === stream) { this.scheduleAcquire() } })
     }
     await this.listDevices()
-    if (generation !== this.generation) { return }
-    this.changed()
+    // the old tracks go whatever happened meanwhile: a newer request (a second device chosen at once) replaces this
+    // stream, not the old one, which nothing would stop any more (its camera light would stay on)
+    if (!this.stopped) { this.changed() }
     old?.getTracks().forEach(t => { t.stop() })
   }
 

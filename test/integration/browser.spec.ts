@@ -279,6 +279,8 @@ describe('video calls in the browser', function () {
 
   it('after the relay stops, the pages keep video and chat flowing', async () => {
     const [ada, bo, cy] = people
+    // the chat shows on every page, whatever tab an earlier test left open
+    for (const p of people) { await p.page.locator('#tab-chat').click() }
     relay.proc.kill('SIGTERM')
     await relay.proc.exited
     await sleep(3_000)
