@@ -23,6 +23,11 @@ export class ChunkIntake {
   lastMs = -Infinity
   /** Media time of the latest video frame read, in ms. */
   lastVideoMs = -Infinity
+  /**
+   * Media time of the latest block in what went to disk without being held, in ms: on a busy page the chunks still
+   * queued when Stop is pressed can reach past the stop, and what is on disk cannot be cut, so the Duration covers it.
+   */
+  private writtenMs = -Infinity
   private queue: Promise<void> = Promise.resolve()
   /** Undefined once the stream could not be read (the recording goes on; it is then not cut). */
   private scanner: WebmScanner | undefined = new WebmScanner()
@@ -43,7 +48,8 @@ export class ChunkIntake {
     this.then(async () => {
       const bytes = this.scanner != null || this.held != null ? new Uint8Array(await chunk.arrayBuffer()) : undefined
       this.bytes += chunk.size
-      if (bytes != null) { this.scan(bytes) }
+      const lastMs = bytes != null ? this.scan(bytes) : -Infinity
+      if (this.held == null) { this.writtenMs = Math.max(this.writtenMs, lastMs) }
       if (this.held != null) {
         this.held.push(bytes!)
       } else if (this.writer == null) {
@@ -95,7 +101,7 @@ export class ChunkIntake {
     const cut = cutAfter(this.marks, stopMs, { videoTrack: this.videoTrack(), slackMs: STOP_FRAME_SLACK_MS, from: this.heldFrom })
     const keep = cut == null ? held.length : Math.max(0, cut.offset - this.heldFrom)
     if (keep > 0) { this.write(new Blob([held.subarray(0, keep) as Uint8Array<ArrayBuffer>])) }
-    if (cut != null) { return Math.max(stopMs, cut.lastMs) }
+    if (cut != null) { return Math.max(stopMs, cut.lastMs, this.writtenMs) }
     return Number.isFinite(this.lastMs) ? this.lastMs : 0
   }
 
@@ -104,7 +110,8 @@ export class ChunkIntake {
     return undefined
   }
 
-  private scan (bytes: Uint8Array): void {
+  /** Read a chunk's media times; returns the latest block's, in ms (-Infinity: none). */
+  private scan (bytes: Uint8Array): number {
     const marks: WebmMark[] = []
     try {
       this.scanner?.push(bytes, marks)
@@ -113,12 +120,15 @@ export class ChunkIntake {
       this.scanner = undefined
     }
     const video = this.videoTrack()
+    let latest = -Infinity
     for (const m of marks) {
       if (m.kind !== 'block') { continue }
-      this.lastMs = Math.max(this.lastMs, m.ms)
+      latest = Math.max(latest, m.ms)
       if (m.track === video) { this.lastVideoMs = Math.max(this.lastVideoMs, m.ms) }
     }
+    this.lastMs = Math.max(this.lastMs, latest)
     if (this.held != null) { this.marks.push(...marks) }
+    return latest
   }
 
   private write (chunk: Blob): void {
