@@ -87,18 +87,13 @@ export async function pagePeerId (page: Page): Promise<string> {
 }
 
 /**
- * What a page can tell about the media from `peerId` when a wait for it failed: whether the page still draws (a
- * requestAnimationFrame round trip), whether its main thread answers at all, and the inbound video of that member's
- * call (received, decoded, dropped, freezes, PLIs) with the connection's state, so a failure says whether the media
- * stopped arriving, stopped decoding or stopped being drawn.
+ * What a page can tell about the media from `peerId` when a wait for it failed: the inbound video of that member's
+ * call (received, decoded, dropped, freezes, PLIs) with the connection's state, and the tracks the tile's element
+ * shows against those received, so a failure says whether the media stopped arriving, stopped decoding or stopped
+ * being shown (whether the page still draws at all: `pageHealth`).
  */
 export async function mediaDiagnosis (page: Page, peerId: string): Promise<string> {
-  const probe = page.evaluate(async (id) => {
-    const t0 = performance.now()
-    const raf = await Promise.race([
-      new Promise<number>(resolve => { requestAnimationFrame(() => { resolve(Math.round(performance.now() - t0)) }) }),
-      new Promise<number>(resolve => { setTimeout(() => { resolve(-1) }, 3_000) })
-    ])
+  return answerWithin(page.evaluate(async (id) => {
     const f = (globalThis as any).freeflow
     const member = f?.room?.members().find((m: any) => m.peerId.toString() === id)
     const pc: RTCPeerConnection | undefined = member != null ? f.call?.peerConnection(member.peerId) : undefined
@@ -116,10 +111,14 @@ export async function mediaDiagnosis (page: Page, peerId: string): Promise<strin
     const received = pc?.getReceivers().filter(r => r.track.kind === 'video').map(r => `${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`) ?? []
     const box = el?.getBoundingClientRect()
     const element = el == null ? 'none' : { shown, received, box: `${Math.round(box!.x)},${Math.round(box!.y)} ${Math.round(box!.width)}x${Math.round(box!.height)}`, paused: el.paused, ready: el.readyState, time: el.currentTime }
-    return JSON.stringify({ visibility: document.visibilityState, rafMs: raf, member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, video, element })
-  }, peerId)
-  const answered = await Promise.race([probe, new Promise<undefined>(resolve => { setTimeout(resolve, 10_000) })]).catch((err: Error) => `diagnosis failed: ${err.message}`)
-  return answered ?? 'the page did not answer within 10 s'
+    return JSON.stringify({ member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, video, element })
+  }, peerId))
+}
+
+/** What `probe` answers, or why it did not within 10 s (a page whose main thread is stuck never answers). */
+async function answerWithin (probe: Promise<string>): Promise<string> {
+  const answered = await Promise.race([probe, new Promise<undefined>(resolve => { setTimeout(resolve, 10_000) })]).catch((err: Error) => `probe failed: ${err.message}`)
+  return answered ?? 'main thread did not answer within 10 s'
 }
 
 /**
@@ -127,7 +126,7 @@ export async function mediaDiagnosis (page: Page, peerId: string): Promise<strin
  * (requestAnimationFrame round trip), and how long were its main thread's stalls over the last second.
  */
 export async function pageHealth (page: Page): Promise<string> {
-  const probe = page.evaluate(async () => {
+  return answerWithin(page.evaluate(async () => {
     const t0 = performance.now()
     const raf = await Promise.race([
       new Promise<number>(resolve => { requestAnimationFrame(() => { resolve(Math.round(performance.now() - t0)) }) }),
@@ -143,9 +142,15 @@ export async function pageHealth (page: Page): Promise<string> {
       prev = now
     }
     return `visibility ${document.visibilityState}, frame in ${raf < 0 ? 'none within 3 s' : `${raf} ms`}, worst timer delay ${Math.round(worst)} ms`
-  })
-  const answered = await Promise.race([probe, new Promise<undefined>(resolve => { setTimeout(resolve, 10_000) })]).catch((err: Error) => `probe failed: ${err.message}`)
-  return answered ?? 'main thread did not answer within 10 s'
+  }))
+}
+
+/** Pages that came for one test: each leaves the call (if it can) and its browser profile is closed. */
+export async function dismiss (pages: Participant[]): Promise<void> {
+  for (const p of pages.splice(0)) {
+    await p.page.getByTestId('leave').click({ timeout: 5_000 }).catch(() => {})
+    await p.context.close().catch(() => {})
+  }
 }
 
 /** Wait until the camera video in the tile of `peerId` decodes frames that keep advancing. */
@@ -163,7 +168,7 @@ export async function waitForVideo (page: Page, peerId: string, timeoutMs = 30_0
     await new Promise(resolve => setTimeout(resolve, 500))
   }
   const tile = await page.locator(`[data-testid=tile][data-peer-id="${peerId}"]`).evaluate(e => ({ ...(e as HTMLElement).dataset }), undefined, { timeout: 1_000 }).catch(() => 'no tile')
-  throw new Error(`video of ${peerId} not playing: ${JSON.stringify(last)}; tile ${JSON.stringify(tile)}; ${await mediaDiagnosis(page, peerId)}`)
+  throw new Error(`video of ${peerId} not playing: ${JSON.stringify(last)}; tile ${JSON.stringify(tile)}; ${await mediaDiagnosis(page, peerId)}; page: ${await pageHealth(page)}`)
 }
 
 /** Audio bytes this page has received from `peerId` so far, over every inbound audio stream of their call. */

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import { fakeCameras, inboundAudioBytes, joinAs, launch, pageHealth, participant, waitForAudio, waitForVideo } from '../../harness/browser.ts'
+import { dismiss, fakeCameras, inboundAudioBytes, joinAs, launch, pageHealth, pagePeerId, participant, waitForAudio, waitForVideo } from '../../harness/browser.ts'
 import { cleanup, run, sleep, startPeer, startRelay } from '../../harness/procs.ts'
 import type { Participant } from '../../harness/browser.ts'
 import type { Proc, RelayProc } from '../../harness/procs.ts'
@@ -26,12 +26,6 @@ async function roomMembers (pages: Page[]): Promise<string[]> {
     return `${String(f.room?.members().map((m: any) => m.name).join(','))}|node=${String(f.node?.status)}|conns=${String(f.node?.getConnections().length)}`
   })))
 }
-
-async function peerIdOf (page: Page): Promise<string> {
-  return page.evaluate(() => (globalThis as any).freeflow.node.peerId.toString())
-}
-
-const expectPlaying = waitForVideo
 
 async function chatTexts (page: Page): Promise<Array<{ name: string, text: string, history: boolean }>> {
   return page.locator('[data-testid=chat-message]').evaluateAll(els => els.map(e => ({
@@ -89,10 +83,7 @@ describe('video calls in the browser', function () {
   afterEach(async function () {
     // a page that came for one test leaves after it, also when the test failed half-way: left in the call, it would
     // load every later test
-    for (const g of guests.splice(0)) {
-      await g.page.getByTestId('leave').click({ timeout: 5_000 }).catch(() => {})
-      await g.context.close().catch(() => {})
-    }
+    await dismiss(guests)
     if (this.currentTest?.state !== 'failed') { return }
     // is it the product or the page? each open page's health, where the failure is read
     for (const p of people) {
@@ -114,14 +105,14 @@ describe('video calls in the browser', function () {
     people.push(await participant(browser, url), await participant(browser, url))
     const names = ['Ada', 'Bo', 'Cy']
     await Promise.all(people.map(async (p, i) => { await joinAs(p, names[i]) }))
-    for (const p of people) { ids.push(await peerIdOf(p.page)) }
+    for (const p of people) { ids.push(await pagePeerId(p.page)) }
     terminal = startPeer(key, 'Term', [relay.tcp()])
     terminalId = (await terminal.waitFor('ready', e => e.event === 'ready')).peerId
     for (const [i, p] of people.entries()) {
       for (const [j, id] of ids.entries()) {
         if (i === j) { continue }
         await p.page.locator(`[data-testid=tile][data-peer-id="${id}"]`).waitFor({ timeout: 45_000 })
-        await expectPlaying(p.page, id)
+        await waitForVideo(p.page, id)
         expect(await p.page.locator(`[data-testid=tile][data-peer-id="${id}"]`).getAttribute('data-name')).to.equal(names[j])
       }
       const term = p.page.locator(`[data-testid=tile][data-peer-id="${terminalId}"]`)
@@ -226,7 +217,7 @@ describe('video calls in the browser', function () {
         return f.call.peerConnection(peer).getReceivers().filter((r: any) => r.track.kind === 'video' && r.track.readyState === 'live').length
       }, ids[0])
       expect(tracks).to.be.at.least(2)
-      await expectPlaying(p.page, ids[0]) // the camera keeps playing beside the screen
+      await waitForVideo(p.page, ids[0]) // the camera keeps playing beside the screen
     }
     await ada.page.getByTestId('share-screen').click()
     await bo.page.locator(`[data-testid=tile][data-peer-id="${ids[0]}"] video.screen`).waitFor({ state: 'detached', timeout: 15_000 })
@@ -269,7 +260,7 @@ describe('video calls in the browser', function () {
     expect(await ada.page.evaluate(() => (globalThis as any).__oldTracks.map((t: MediaStreamTrack) => t.readyState))).to.deep.equal(['ended', 'ended'])
     // the others see and hear the new ones
     for (const p of [bo, cy]) {
-      await expectPlaying(p.page, ids[0])
+      await waitForVideo(p.page, ids[0])
       await waitForAudio(p.page, ids[0])
     }
     expect(await ada.page.getByTestId('toggle-mic').getAttribute('aria-pressed')).to.equal('false')
@@ -285,7 +276,7 @@ describe('video calls in the browser', function () {
     await relay.proc.exited
     await sleep(3_000)
     for (const [i, p] of people.entries()) {
-      for (const [j, id] of ids.entries()) { if (i !== j) { await expectPlaying(p.page, id, 15_000) } }
+      for (const [j, id] of ids.entries()) { if (i !== j) { await waitForVideo(p.page, id, 15_000) } }
     }
     await say(bo.page, 'the relay is gone and we still talk')
     for (const p of [ada, cy]) { await waitForChat(p.page, 'the relay is gone and we still talk', 20_000) }
@@ -397,9 +388,9 @@ describe('the app on a phone, and when joining goes wrong', function () {
     const phone = await participant(browser, `${relay.http}/#room=${room}`, { viewport: { width: 390, height: 844 } })
     await joinAs(desk, 'Desk')
     await joinAs(phone, 'Pho')
-    const deskId = await peerIdOf(desk.page)
+    const deskId = await pagePeerId(desk.page)
     await phone.page.locator(`[data-testid=tile][data-peer-id="${deskId}"]`).waitFor({ timeout: 30_000 })
-    await expectPlaying(phone.page, deskId)
+    await waitForVideo(phone.page, deskId)
     const boxes = await phone.page.locator('.tile').evaluateAll(els => els.map(e => e.getBoundingClientRect().x))
     expect(boxes).to.have.lengthOf(2)
     expect(new Set(boxes.map(x => Math.round(x))).size, 'tiles are in one column').to.equal(1)
@@ -453,11 +444,11 @@ describe('the app on a phone, and when joining goes wrong', function () {
     await page.getByTestId('display-name').fill('Unseen')
     await page.getByTestId('join').click()
     await page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
-    const unseenId = await peerIdOf(page)
-    const okId = await peerIdOf(ok.page)
+    const unseenId = await pagePeerId(page)
+    const okId = await pagePeerId(ok.page)
     // the person without a camera still sees the other's video
     await page.locator(`[data-testid=tile][data-peer-id="${okId}"]`).waitFor({ timeout: 30_000 })
-    await expectPlaying(page, okId)
+    await waitForVideo(page, okId)
     // and is a tile (without video) for the other
     const tile = ok.page.locator(`[data-testid=tile][data-peer-id="${unseenId}"]`)
     await tile.waitFor({ timeout: 30_000 })
@@ -512,7 +503,7 @@ describe('media that comes after Join, and a join that fails', function () {
     await late.page.getByTestId('display-name').fill('Quick')
     await late.page.getByTestId('join').click()
     await late.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
-    const lateId = await peerIdOf(late.page)
+    const lateId = await pagePeerId(late.page)
     await waitForControlsOn(late.page)
     await waitForVideo(host.page, lateId, 45_000)
     await waitForAudio(host.page, lateId)
@@ -532,10 +523,10 @@ describe('media that comes after Join, and a join that fails', function () {
     await late.page.getByTestId('display-name').fill('Slow')
     await late.page.getByTestId('join').click()
     await late.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
-    const lateId = await peerIdOf(late.page)
+    const lateId = await pagePeerId(late.page)
     const host = await participant(browser, url)
     await joinAs(host, 'Host')
-    const hostId = await peerIdOf(host.page)
+    const hostId = await pagePeerId(host.page)
     await waitForControlsOn(late.page)
     await waitForVideo(host.page, lateId, 45_000)
     await waitForAudio(host.page, lateId)
@@ -572,7 +563,7 @@ describe('media that comes after Join, and a join that fails', function () {
     // Join again: in the call, seen by the host
     await retry.page.getByTestId('join').click()
     await retry.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
-    const retryId = await peerIdOf(retry.page)
+    const retryId = await pagePeerId(retry.page)
     await waitForVideo(host.page, retryId, 45_000)
     await retry.context.close()
     await host.context.close()

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import { joinAs, launch, pageHealth, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
+import { dismiss, joinAs, launch, pageHealth, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
 import { durationOf, ffprobe, ffprobeWarnings, lastPacket, mediaEnd, runMediaTool } from '../../harness/ffprobe.ts'
 import { cleanup, Proc, run, sleep, startRelay, tempDir } from '../../harness/procs.ts'
 import { setWebmDuration, webmDuration } from '../../protocols/webm/duration.ts'
@@ -154,10 +154,7 @@ describe('recording a call in the browser', function () {
       const button = p.page.getByTestId('record')
       if (/Stop/.test(await button.textContent().catch(() => '') ?? '')) { await button.click().catch(() => {}) }
     }
-    for (const g of guests.splice(0)) {
-      await g.page.getByTestId('leave').click({ timeout: 5_000 }).catch(() => {})
-      await g.context.close().catch(() => {})
-    }
+    await dismiss(guests)
     if (this.currentTest?.state !== 'failed') { return }
     for (const p of people) {
       const state = await p.page.evaluate(() => ({
