@@ -24,6 +24,7 @@ import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
+import { pubsubStreams } from './pubsub-streams.ts'
 import type { BootstrapInit } from '../bootstrap/index.ts'
 import type { CallServiceInit } from '../call/index.ts'
 import type { DirectInit } from '../direct/index.ts'
@@ -155,6 +156,8 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
       }
     })
   }
+  // gossipsub's streams move to a connection that remains when the one they ran on closes (a relayed one expires)
+  services.pubsubStreams = pubsubStreams()
   const hidden = peer && init.relayMediaOnly === true
   if (!hidden) { services.autoNAT = autoNAT() }
   // every RTCPeerConnection of a peer takes its servers from here, when it is made

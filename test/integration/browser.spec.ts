@@ -569,3 +569,46 @@ describe('media that comes after Join, and a join that fails', function () {
     await host.context.close()
   })
 })
+
+describe('a call that outlives the relayed connection its members met on', function () {
+  this.timeout(150_000)
+  let relay: RelayProc
+  let browser: Browser
+
+  before(async () => {
+    // relayed connections end after 15 s here (600 s by default): the members' direct connection must carry on
+    relay = await startRelay({ args: ['--relay-duration', '15'] })
+    browser = await launch()
+  })
+
+  after(async () => {
+    await browser?.close()
+    await cleanup()
+  })
+
+  it('after the relay ends the relayed connection, the two stay members, chat both ways and keep their video', async () => {
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const url = `${relay.http}/#room=${room}`
+    const [ana, ben] = [await participant(browser, url), await participant(browser, url)]
+    await Promise.all([joinAs(ana, 'Ana'), joinAs(ben, 'Ben')])
+    const [anaId, benId] = [await peerIdOf(ana.page), await peerIdOf(ben.page)]
+    await waitForVideo(ana.page, benId, 45_000)
+    await waitForVideo(ben.page, anaId, 45_000)
+    // the relay ends the circuit between the two pages (a connection through it that is not WebRTC)
+    const relayed = async (page: Page, other: string): Promise<number> => page.evaluate((id) => (globalThis as any).freeflow.node.getConnections()
+      .filter((c: any) => c.remotePeer.toString() === id && c.remoteAddr.toString().includes('/p2p-circuit') && !c.remoteAddr.toString().includes('/webrtc')).length, other)
+    const deadline = Date.now() + 45_000
+    while ((await relayed(ana.page, benId)) + (await relayed(ben.page, anaId)) > 0 && Date.now() < deadline) { await sleep(1_000) }
+    expect((await relayed(ana.page, benId)) + (await relayed(ben.page, anaId)), 'relayed connections left between the pages').to.equal(0)
+    // longer than a member may be silent (12 s) before the others count it gone
+    await sleep(15_000)
+    expect(await ana.page.evaluate(() => (globalThis as any).freeflow.room.members().map((m: any) => m.name))).to.deep.equal(['Ben'])
+    expect(await ben.page.evaluate(() => (globalThis as any).freeflow.room.members().map((m: any) => m.name))).to.deep.equal(['Ana'])
+    await say(ana.page, 'still here, Ben?')
+    await waitForChat(ben.page, 'still here, Ben?', 10_000)
+    await say(ben.page, 'still here, Ana')
+    await waitForChat(ana.page, 'still here, Ana', 10_000)
+    await waitForVideo(ana.page, benId, 15_000)
+    await waitForVideo(ben.page, anaId, 15_000)
+  })
+})
