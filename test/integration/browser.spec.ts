@@ -591,7 +591,7 @@ describe('a call that outlives the relayed connection its members met on', funct
     const url = `${relay.http}/#room=${room}`
     const [ana, ben] = [await participant(browser, url), await participant(browser, url)]
     await Promise.all([joinAs(ana, 'Ana'), joinAs(ben, 'Ben')])
-    const [anaId, benId] = [await peerIdOf(ana.page), await peerIdOf(ben.page)]
+    const [anaId, benId] = [await pagePeerId(ana.page), await pagePeerId(ben.page)]
     await waitForVideo(ana.page, benId, 45_000)
     await waitForVideo(ben.page, anaId, 45_000)
     // the relay ends the circuit between the two pages (a connection through it that is not WebRTC)
