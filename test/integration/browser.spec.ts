@@ -83,6 +83,20 @@ describe('video calls in the browser', function () {
   afterEach(async function () {
     // a page that came for one test leaves after it, also when the test failed half-way: left in the call, it would
     // load every later test
+    for (const [i, g] of guests.entries()) {
+      if (process.env.FREEFLOW_PAGE_DEBUG != null) { writeFileSync(join(ARTIFACTS, `browser-spec-guest-${i}.log`), g.logs.join('\n') + '\n') }
+    }
+    if (this.currentTest?.state === 'failed') {
+      // a guest's own view: whom it counts as members and what it is connected to
+      for (const [i, g] of guests.entries()) {
+        if (g.page.isClosed()) { continue }
+        const seen = await g.page.evaluate(() => {
+          const ff = (globalThis as any).freeflow
+          return { members: ff?.room?.members().map((m: any) => m.name), connections: ff?.node?.getConnections().map((c: any) => c.remoteAddr.toString()) }
+        }).catch((err: Error) => ({ error: err.message }))
+        process.stderr.write(`      guest ${i}: ${await pageHealth(g.page)}; ${JSON.stringify(seen)}\n`)
+      }
+    }
     await dismiss(guests)
     if (this.currentTest?.state !== 'failed') { return }
     // is it the product or the page? each open page's health, where the failure is read
