@@ -148,6 +148,8 @@ describe('ICE servers for every RTCPeerConnection', function () {
     callA.setStream('camera', camera())
     await until('connected', () => states.at(-1)?.state === 'connected')
     const pc = callA.peerConnection(b.peerId)!
+    // werift reports the call connected (DTLS up) while ICE may still be checking its other pairs
+    await until('ICE connected', () => ['connected', 'completed'].includes(pc.iceConnectionState))
     const first = a.services.turn.credentials()[0].username
     const servers = (): RTCIceServer[] => pc.getConfiguration().iceServers ?? []
     expect(servers().find(s => s.username != null)).to.deep.include({ urls: RELAY_URLS, username: first })
