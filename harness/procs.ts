@@ -142,11 +142,13 @@ export interface PeerOptions {
   prefix?: string[]
   dataDir?: string
   args?: string[]
+  /** Output for people instead of JSON lines: every line is a `non-json` event with its `line`. */
+  human?: boolean
 }
 
 export function startPeer (roomKey: string, name: string, bootstrap: string[], options: PeerOptions = {}): Proc {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']
-  const args = ['join', roomKey, '--json', '--name', name, '--data-dir', options.dataDir ?? join(tempDir(), name),
+  const args = ['join', roomKey, ...(options.human === true ? [] : ['--json']), '--name', name, '--data-dir', options.dataDir ?? join(tempDir(), name),
     ...bootstrap.flatMap(b => ['--bootstrap', b]), ...listen.flatMap(l => ['--listen', l]), ...(options.args ?? [])]
   return new Proc(name, args, options.prefix)
 }

@@ -12,7 +12,8 @@ import { defaultDataDir, loadIdentity } from './identity.ts'
 import { createPeer } from './peer.ts'
 import { OutputDirError, Recorder, sessionDir } from './record.ts'
 import type { RecorderNode } from './record.ts'
-import type { ChatMessage } from '../protocols/room/index.ts'
+import type { ChatMessage, Room } from '../protocols/room/index.ts'
+import type { PeerId } from '@libp2p/interface'
 
 export const USAGE = `usage:
   freeflow room new                      print a fresh room key
@@ -30,6 +31,18 @@ ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to
   --ice-credential <secret>    credential for them (needed with one)`
 
 /** The one room key a member command takes; a malformed one is a usage error. */
+
+/**
+ * How this terminal names members: by name, and with the end of the PeerId when someone else here (this person
+ * included) has that name, so that two members with one name are told apart. Names arrive cleaned of control and
+ * invisible characters (protocols/room/text.ts).
+ */
+function namer (room: Room, self: string): (peerId: PeerId, name: string) => string {
+  return (peerId, name) => {
+    const twin = name === self || room.members().some(m => !m.peerId.equals(peerId) && m.name === name)
+    return twin ? `${name} (…${peerId.toString().slice(-6)})` : name
+  }
+}
 async function roomKeyArg (positionals: string[]): Promise<string> {
   if (positionals.length !== 1) { throw new UsageError('expected exactly one room key') }
   await parseRoomKey(positionals[0])
@@ -64,26 +77,28 @@ async function joinCommand (args: string[]): Promise<void> {
   const node = await createPeer({ privateKey, bootstrap, listen, webrtcBind: values['webrtc-bind'] as string | undefined, iceServers, relayMediaOnly })
   reportBootstrap(node.services.bootstrap, out)
   const room = await node.services.room.join(roomKey, { name })
+  const who = namer(room, name)
   room.addEventListener('peer:join', ({ detail }) => {
     // how we reach the member right now: direct, or through a relay (/p2p-circuit)
     const via = node.getConnections(detail.peerId).map(c => c.remoteAddr.toString())
     const relayed = via.length > 0 && via.every(a => a.includes('/p2p-circuit'))
     out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role, recording: detail.recording ?? null, via, relayed },
-      `* ${detail.name} joined${detail.role === 'recorder' ? ' as a recorder' : ''}${via.length > 0 ? (relayed ? ' (through a relay)' : ' (direct)') : ''}${detail.recording != null ? ' and is RECORDING this room' : ''}`)
+      `* ${who(detail.peerId, detail.name)} joined${detail.role === 'recorder' ? ' as a recorder' : ''}${via.length > 0 ? (relayed ? ' (through a relay)' : ' (direct)') : ''}${detail.recording != null ? ' and is RECORDING this room' : ''}`)
   })
   // consent: whoever is in the room, in a browser or a terminal, is told when someone records it
   room.addEventListener('peer:update', ({ detail }) => {
     out({ event: 'peer:update', peerId: detail.peerId.toString(), name: detail.name, role: detail.role, recording: detail.recording ?? null },
-      detail.recording != null ? `* ${detail.name} started RECORDING this room` : `* ${detail.name} stopped recording`)
+      detail.recording != null ? `* ${who(detail.peerId, detail.name)} started RECORDING this room` : `* ${who(detail.peerId, detail.name)} stopped recording`)
   })
   room.addEventListener('peer:leave', ({ detail }) => {
     out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason },
-      `* ${detail.name} ${detail.reason === 'left' ? 'left' : 'is gone (no word for a while)'}`)
+      `* ${who(detail.peerId, detail.name)} ${detail.reason === 'left' ? 'left' : 'is gone (no word for a while)'}`)
   })
   room.addEventListener('chat', ({ detail }: CustomEvent<ChatMessage>) => {
     const time = new Date(detail.ts).toTimeString().slice(0, 8)
     out({ event: 'chat', id: detail.id, from: detail.from.toString(), name: detail.name, text: detail.text, ts: detail.ts, history: detail.history },
-      `[${time}]${detail.history ? ' (history)' : ''} ${detail.name}: ${detail.text}`)
+      // one line per message: a line break in the text cannot start a line of its own (a forged "* ... joined")
+      `[${time}]${detail.history ? ' (history)' : ''} ${who(detail.from, detail.name)}: ${detail.text.replace(/\n/g, ' ↵ ')}`)
   })
   out({ event: 'ready', peerId: node.peerId.toString(), room: room.shortName, addrs: node.getMultiaddrs().map(a => a.toString()) },
     `you are ${name} (${node.peerId.toString()}) in room ${room.shortName}; type a line to chat, Ctrl-C to leave`)
@@ -155,12 +170,13 @@ async function recordCommand (args: string[]): Promise<void> {
   // everyone is told before anything of theirs is written
   await room.setRecording(true)
   const recorder = new Recorder({ node, room, dir, name, onEvent: (e, human) => { out(e, human) } })
+  const who = namer(room, name)
   room.addEventListener('peer:join', ({ detail }) => {
     out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role },
-      `* ${detail.name} joined${detail.role === 'recorder' ? ' (another recorder)' : ''}`)
+      `* ${who(detail.peerId, detail.name)} joined${detail.role === 'recorder' ? ' (another recorder)' : ''}`)
   })
   room.addEventListener('peer:leave', ({ detail }) => {
-    out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason }, `* ${detail.name} left`)
+    out({ event: 'peer:leave', peerId: detail.peerId.toString(), name: detail.name, reason: detail.reason }, `* ${who(detail.peerId, detail.name)} left`)
   })
   await recorder.start()
   out({ event: 'ready', peerId: node.peerId.toString(), room: room.shortName, dir, manifest: recorder.manifestPath },

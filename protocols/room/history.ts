@@ -6,6 +6,7 @@
 import { toHex } from '../room-key/index.ts'
 import { CHAT_ID_BYTES, MAX_HISTORY_BYTES, MAX_SEEN } from './constants.ts'
 import { openEnvelope } from './envelope.ts'
+import { safeName, safeText } from './text.ts'
 import type { ChatMessage } from './index.ts'
 import type { Payload } from './pb/room.ts'
 import type { RoomKeys } from '../room-key/index.ts'
@@ -37,7 +38,9 @@ interface Entry {
 export function chatMessage (from: PeerId, payload: Payload, history: boolean, limits: ChatLimits): ChatMessage | undefined {
   const chat = payload.chat
   if (chat == null || chat.id.length !== CHAT_ID_BYTES || chat.text.length === 0 || chat.text.length > limits.maxTextLength) { return undefined }
-  return { id: toHex(chat.id), from, name: chat.name.slice(0, limits.maxNameLength), text: chat.text, ts: Number(payload.ts), history }
+  const text = safeText(chat.text)
+  if (text.trim() === '') { return undefined }
+  return { id: toHex(chat.id), from, name: safeName(chat.name).slice(0, limits.maxNameLength), text, ts: Number(payload.ts), history }
 }
 
 export class ChatHistory {

@@ -14,6 +14,7 @@
 import { decodeAddrs } from './codec.ts'
 import { MAX_ADDRS, MAX_MEMBERS, MAX_PRESENCE_AGE } from './constants.ts'
 import { Presence, Role } from './pb/room.ts'
+import { safeName } from './text.ts'
 import type { MemberInfo, MemberRole, RoomEvents } from './index.ts'
 import type { Member } from './pb/room.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -116,7 +117,8 @@ export class Members {
     if (news.status != null && !m.present) { this.status(m, news.status) }
     m.lastHeard = this.now()
     m.disconnectedAt = undefined
-    if (news.name != null && news.name !== '') { m.name = news.name.slice(0, this.init.maxNameLength) }
+    const name = news.name == null ? '' : safeName(news.name).slice(0, this.init.maxNameLength)
+    if (name !== '') { m.name = name }
     if (news.addrs != null && news.addrs.length > 0) { m.addrs = news.addrs.slice(0, MAX_ADDRS) }
     if (!m.present && !this.closed) {
       m.present = true

@@ -19,6 +19,7 @@ import { initiateHandshake } from './handshake.ts'
 import { ChatHistory, chatMessage } from './history.ts'
 import { Members } from './members.ts'
 import { Presence, Role } from './pb/room.ts'
+import { safeName } from './text.ts'
 import { RoomTopic, scoreTopic } from './topic.ts'
 import type { RoomConfig } from './constants.ts'
 import type { OpenedEnvelope } from './envelope.ts'
@@ -66,7 +67,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     this.components = components
     this.config = config
     this.keys = init.keys
-    this.name = init.name
+    this.name = safeName(init.name)
     this.role = init.role
     this.onClosed = init.onClosed
     this.shortName = init.keys.shortName
@@ -195,7 +196,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       this.log('ignored a history entry from %p - %e', remote, err)
     })
     for (const { msg, sealed } of fresh) {
-      if (this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', msg) }
+      // the author's own name where it is known; the message's word only for someone no longer here
+      const known = this.roster.get(msg.from)?.name ?? ''
+      if (this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', known !== '' ? { ...msg, name: known } : msg) }
     }
   }
 
@@ -278,9 +281,12 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       const m = this.roster.presence(from, payload.ts, payload.presence)
       if (m != null && (!m.verified || this.components.connectionManager.getConnections(from).length === 0)) { this.connect(from, m.addrs) }
     } else if (payload.chat != null) {
-      this.roster.heard(from, { name: payload.chat.name })
+      // a member's name is its own word in its presence and Welcome: a chat message's name field names only an
+      // author not heard of before, and renames nobody
+      const known = this.roster.get(from)?.name ?? ''
+      const m = this.roster.heard(from, known === '' ? { name: payload.chat.name } : {})
       const msg = chatMessage(from, payload, false, this.config)
-      if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', msg) }
+      if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', { ...msg, name: m.name !== '' ? m.name : msg.name }) }
     }
   }
 
