@@ -31,10 +31,10 @@ export class Proc {
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   private readonly waiters = new Set<() => void>()
 
-  constructor (readonly label: string, args: string[], prefix: string[] = []) {
+  constructor (readonly label: string, args: string[], prefix: string[] = [], env: Record<string, string> = {}) {
     const cmd = prefix.length > 0 ? prefix[0] : process.execPath
     const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, BIN, ...args] : [BIN, ...args]
-    this.child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     live.add(this)
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       try {
@@ -144,13 +144,16 @@ export interface PeerOptions {
   args?: string[]
   /** Output for people instead of JSON lines: every line is a `non-json` event with its `line`. */
   human?: boolean
+  /** More environment variables for the process. */
+  env?: Record<string, string>
 }
 
 export function startPeer (roomKey: string, name: string, bootstrap: string[], options: PeerOptions = {}): Proc {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']
-  const args = ['join', roomKey, ...(options.human === true ? [] : ['--json']), '--name', name, '--data-dir', options.dataDir ?? join(tempDir(), name),
+  // an empty roomKey: none on the command line (FREEFLOW_ROOM_KEY or --key-file in options)
+  const args = ['join', ...(roomKey === '' ? [] : [roomKey]), ...(options.human === true ? [] : ['--json']), '--name', name, '--data-dir', options.dataDir ?? join(tempDir(), name),
     ...bootstrap.flatMap(b => ['--bootstrap', b]), ...listen.flatMap(l => ['--listen', l]), ...(options.args ?? [])]
-  return new Proc(name, args, options.prefix)
+  return new Proc(name, args, options.prefix, options.env)
 }
 
 /** Run `freeflow` to completion (for one-shot commands). */

@@ -4,10 +4,11 @@
  * JSON object per line with an `event` field. Bad input is one sentence on stderr and exit code 2; a failure at run
  * time is one sentence and exit code 1.
  */
-import { access, constants, mkdir } from 'node:fs/promises'
+import { access, constants, mkdir, readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
+import { createInterface as createPrompt } from 'node:readline/promises'
 import { generateRoomKey, parseRoomKey } from '../protocols/room-key/index.ts'
-import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, onSignals, parse, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
+import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, InputError, onSignals, parse, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
 import { defaultDataDir, loadIdentity } from './identity.ts'
 import { createPeer } from './peer.ts'
 import { OutputDirError, Recorder, sessionDir } from './record.ts'
@@ -17,10 +18,12 @@ import type { PeerId } from '@libp2p/interface'
 
 export const USAGE = `usage:
   freeflow room new                      print a fresh room key
-  freeflow join <roomKey> --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
-                 [--webrtc-bind <ip>] [ICE options]
-  freeflow record <roomKey> --bootstrap <multiaddr>... --out <dir> [--name <name>] [--listen <multiaddr>...]
-                 [--data-dir <dir>] [--json] [--webrtc-bind <ip>] [ICE options]
+  freeflow join [<roomKey>] --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
+                 [--webrtc-bind <ip>] [--key-file <file>] [ICE options]
+  freeflow record [<roomKey>] --bootstrap <multiaddr>... --out <dir> [--name <name>] [--listen <multiaddr>...]
+                 [--data-dir <dir>] [--json] [--webrtc-bind <ip>] [--key-file <file>] [ICE options]
+The room key: FREEFLOW_ROOM_KEY, --key-file <file> (its first line), or typed at the prompt; as an argument it works
+  but other users of this machine can read it (ps).
 ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to; nothing else unless named here):
   --relay-media-only           hide this host's address: media and WebRTC only through a relay's TURN server (which
                                sees the address and how much is sent, never what); no TCP listener, no hole punching;
@@ -29,8 +32,6 @@ ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to
                                turn:host[:port][?transport=udp|tcp], turns:host[:port]
   --ice-username <name>        username for the turn:/turns: servers named (needed with one)
   --ice-credential <secret>    credential for them (needed with one)`
-
-/** The one room key a member command takes; a malformed one is a usage error. */
 
 /**
  * How this terminal names members: by name, and with the end of the PeerId when someone else here (this person
@@ -43,10 +44,49 @@ function namer (room: Room, self: string): (peerId: PeerId, name: string) => str
     return twin ? `${name} (…${peerId.toString().slice(-6)})` : name
   }
 }
-async function roomKeyArg (positionals: string[]): Promise<string> {
-  if (positionals.length !== 1) { throw new UsageError('expected exactly one room key') }
-  await parseRoomKey(positionals[0])
-  return positionals[0]
+
+/** Where a member command may also find its room key, besides its argument. */
+export const ROOM_KEY_ENV = 'FREEFLOW_ROOM_KEY'
+
+/**
+ * The one room key a member command takes: from its argument, `--key-file <file>` (the file's first line), the
+ * FREEFLOW_ROOM_KEY environment variable, or a prompt when a person is at the terminal; in that order. A key on the
+ * command line still works, but every user of the machine can read it (`ps`), so the command says so once. A
+ * malformed key, none at all or an unreadable file is a usage error (exit code 2).
+ */
+async function roomKeyArg (positionals: string[], keyFile: unknown): Promise<{ roomKey: string, seenByOthers: boolean }> {
+  if (positionals.length > 1) { throw new UsageError('expected one room key') }
+  if (positionals.length === 1 && keyFile != null) { throw new UsageError('give the room key once: as an argument or with --key-file') }
+  let key: string
+  if (positionals.length === 1) {
+    key = positionals[0]
+  } else if (keyFile != null) {
+    try {
+      key = (await readFile(String(keyFile), 'utf8')).split('\n')[0].trim()
+    } catch (err: any) {
+      throw new InputError(`cannot read the room key from ${String(keyFile)}: ${String(err.code ?? err.message)}`)
+    }
+  } else if ((process.env[ROOM_KEY_ENV] ?? '').trim() !== '') {
+    key = (process.env[ROOM_KEY_ENV] ?? '').trim()
+  } else if (process.stdin.isTTY === true && process.stderr.isTTY === true) {
+    const prompt = createPrompt({ input: process.stdin, output: process.stderr })
+    try {
+      key = (await prompt.question('room key: ')).trim()
+    } finally {
+      prompt.close()
+    }
+  } else {
+    throw new InputError(`no room key: give it in ${ROOM_KEY_ENV}, with --key-file <file>, or as an argument`)
+  }
+  await parseRoomKey(key)
+  return { roomKey: key, seenByOthers: positionals.length === 1 }
+}
+
+/** Said once, when the command starts (after every argument was found good, so bad input stays one line). */
+function noteKeyOnCommandLine (seenByOthers: boolean): void {
+  if (seenByOthers) {
+    process.stderr.write(`freeflow: note: a room key on the command line can be read by other users of this machine (ps); use ${ROOM_KEY_ENV}, --key-file <file> or the prompt\n`)
+  }
 }
 
 async function roomCommand (args: string[]): Promise<void> {
@@ -58,22 +98,24 @@ async function joinCommand (args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     name: { type: 'string' },
     bootstrap: { type: 'string', multiple: true },
+    'key-file': { type: 'string' },
     listen: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
     'webrtc-bind': { type: 'string' },
     json: { type: 'boolean', default: false },
     ...ICE_OPTIONS
   })
-  const roomKey = await roomKeyArg(positionals)
+  const { roomKey, seenByOthers } = await roomKeyArg(positionals, values['key-file'])
   const name = String(values.name ?? '').trim()
   if (name === '') { throw new UsageError('--name is required') }
   const bootstrap = bootstrapArg(values.bootstrap, true)
   const iceServers = iceServersArg(values)
-  const out = printer(values.json === true)
-
-  const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('peer')))
   const relayMediaOnly = values['relay-media-only'] === true
   const listen = relayMediaOnly ? hiddenListenArg(values.listen as string[] | undefined) : values.listen as string[] | undefined
+  const out = printer(values.json === true)
+  noteKeyOnCommandLine(seenByOthers)
+
+  const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('peer')))
   const node = await createPeer({ privateKey, bootstrap, listen, webrtcBind: values['webrtc-bind'] as string | undefined, iceServers, relayMediaOnly })
   reportBootstrap(node.services.bootstrap, out)
   const room = await node.services.room.join(roomKey, { name })
@@ -135,6 +177,7 @@ async function recordCommand (args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     name: { type: 'string', default: 'Recorder' },
     bootstrap: { type: 'string', multiple: true },
+    'key-file': { type: 'string' },
     out: { type: 'string' },
     listen: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
@@ -142,7 +185,7 @@ async function recordCommand (args: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
     ...ICE_OPTIONS
   })
-  const roomKey = await roomKeyArg(positionals)
+  const { roomKey, seenByOthers } = await roomKeyArg(positionals, values['key-file'])
   const name = String(values.name).trim()
   if (name === '') { throw new UsageError('--name must not be empty') }
   const bootstrap = bootstrapArg(values.bootstrap, true)
@@ -153,6 +196,7 @@ async function recordCommand (args: string[]): Promise<void> {
   const outDir = String(values.out)
   await writableDir(outDir)
   const out = printer(values.json === true)
+  noteKeyOnCommandLine(seenByOthers)
 
   const privateKey = await loadIdentity(String(values['data-dir'] ?? defaultDataDir('recorder')))
   const node = await createPeer({

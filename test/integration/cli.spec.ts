@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from 'aegir/chai'
-import { cleanup, run, startPeer, startRelay } from '../../harness/procs.ts'
+import { cleanup, run, startPeer, startRelay, tempDir } from '../../harness/procs.ts'
 import { parseRoomKey } from '../../protocols/room-key/index.ts'
 
 describe('the freeflow command', function () {
@@ -24,6 +26,35 @@ describe('the freeflow command', function () {
       expect(r.stderr.trim().split('\n'), bad).to.have.lengthOf(1)
       expect(r.stderr).to.match(/^freeflow: room key/)
     }
+  })
+
+  it('the room key from FREEFLOW_ROOM_KEY or a file keeps it out of `ps`; on the command line it works, and the command says who can read it', async () => {
+    const relay = await startRelay({ http: false })
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const file = join(tempDir(), 'key')
+    writeFileSync(file, key + '\n', { mode: 0o600 })
+    const fromEnv = startPeer('', 'env', [relay.tcp()], { env: { FREEFLOW_ROOM_KEY: key } })
+    const fromFile = startPeer('', 'file', [relay.tcp()], { args: ['--key-file', file] })
+    const fromArg = startPeer(key, 'arg', [relay.tcp()])
+    for (const p of [fromEnv, fromFile, fromArg]) { await p.waitFor('ready', e => e.event === 'ready', 30_000) }
+    // one room: each hears the others
+    await fromEnv.waitFor('the one with the file', e => e.event === 'peer:join' && e.name === 'file', 30_000)
+    await fromFile.waitFor('the one with the argument', e => e.event === 'peer:join' && e.name === 'arg', 30_000)
+    for (const p of [fromEnv, fromFile]) {
+      expect(p.child.spawnargs.join(' ')).to.not.include(key)
+      expect(p.stderr).to.equal('')
+    }
+    expect(fromArg.stderr.trim().split('\n')).to.deep.equal([
+      'freeflow: note: a room key on the command line can be read by other users of this machine (ps); use FREEFLOW_ROOM_KEY, --key-file <file> or the prompt'
+    ])
+    // no key anywhere, and nobody at a terminal to ask: one line, exit code 2; an unreadable file the same
+    const none = await run(['join', '--name', 'x', '--bootstrap', relay.tcp()])
+    expect(none.code).to.equal(2)
+    expect(none.stderr.trim().split('\n')).to.have.lengthOf(1)
+    expect(none.stderr).to.match(/^freeflow: no room key: give it in FREEFLOW_ROOM_KEY/)
+    const missing = await run(['join', '--name', 'x', '--bootstrap', relay.tcp(), '--key-file', join(tempDir(), 'nothing')])
+    expect(missing.code).to.equal(2)
+    expect(missing.stderr.trim()).to.match(/^freeflow: cannot read the room key from .*: ENOENT$/)
   })
 
   it('a bootstrap address without a peer id, or no bootstrap, is a usage error', async () => {
