@@ -17,6 +17,11 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   // fake camera (a coloured frame that changes) and microphone (a tone), and no permission prompt
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': true,
+  // and the site may use them (Chromium's --use-fake-ui-for-media-stream): until a page holds a camera or microphone
+  // permission, Firefox gathers ICE candidates only on the interface of the default route, and a fake device without a
+  // prompt grants none; the tests' namespace has no default route, so no candidate at all would be gathered
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
   // the tests' namespace has only loopback: gather host candidates there too (Chromium's
   // --allow-loopback-in-peer-connection), and show them as addresses, not mDNS names (--disable-features=
   // WebRtcHideLocalIpsWithMdns)

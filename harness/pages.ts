@@ -37,8 +37,11 @@ export async function videoProgress (page: PageDriver, selector: string): Promis
   return page.evaluate((sel) => {
     const v = document.querySelector(sel) as HTMLVideoElement | null
     if (v == null) { return { frames: 0, width: 0, height: 0, playing: false } }
+    // Chromium counts a stream's frames in the playback quality; Firefox does not (0 for a MediaStream), but counts
+    // the frames it painted
+    const painted = (v as HTMLVideoElement & { mozPaintedFrames?: number }).mozPaintedFrames ?? 0
     return {
-      frames: v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+      frames: Math.max(v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0, painted),
       width: v.videoWidth,
       height: v.videoHeight,
       playing: !v.paused && v.readyState >= 2
