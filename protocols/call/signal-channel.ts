@@ -49,12 +49,6 @@ export class SignalChannel {
   private resyncOwed = false
   /** A stream has been opened before: any later one follows a loss or a move. */
   private opened = false
-  /**
-   * Connections on which opening a stream failed. A direct connection can be open in libp2p's eyes and carry nothing
-   * (seen with a WebRTC dial to a browser that gathered no ICE candidate: the dialer's RTCPeerConnection never
-   * connected, yet the connection was reported open): preferring it because it is direct would lose every signal.
-   */
-  private readonly failed = new WeakSet<Connection>()
   noCall = false
 
   constructor (init: SignalChannelInit) {
@@ -116,11 +110,8 @@ export class SignalChannel {
     return stream
   }
 
-  /** A direct connection before a relayed one, and one that has not failed to open a stream before one that has. */
   private bestConnection (): Connection | undefined {
-    const open = this.init.connectionManager.getConnections(this.init.peerId).filter(c => c.status === 'open')
-    const working = open.filter(c => !this.failed.has(c))
-    const conns = working.length > 0 ? working : open
+    const conns = this.init.connectionManager.getConnections(this.init.peerId).filter(c => c.status === 'open')
     return conns.find(c => c.limits == null) ?? conns[0]
   }
 
@@ -139,19 +130,12 @@ export class SignalChannel {
   private async open (): Promise<void> {
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.openTimeout)])
     const connection = this.bestConnection() ?? await this.init.connectionManager.openConnection(this.init.peerId, { signal })
-    let stream: Stream
-    try {
-      stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
-    } catch (err: any) {
-      this.openFailed(connection, err)
-      throw err
-    }
+    const stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
     const pb = pbStream(stream, { maxDataLength: this.init.maxMessageSize })
     try {
       await pb.write({ roomId: new Uint8Array(this.init.roomId) }, HelloCodec, { signal })
     } catch (err: any) {
       stream.abort(err)
-      this.openFailed(connection, err)
       throw err
     }
     if (this.closed) {
@@ -163,11 +147,6 @@ export class SignalChannel {
     this.openedAt = Date.now()
     stream.addEventListener('close', () => { this.onStreamLost(stream) }, { once: true })
     if (stream.status !== 'open') { this.onStreamLost(stream) }
-  }
-
-  /** A peer without the call protocol refuses it on every connection; any other failure is this connection's. */
-  private openFailed (connection: Connection, err: Error): void {
-    if (err.name !== 'UnsupportedProtocolError' && !this.closed) { this.failed.add(connection) }
   }
 
   private async flush (): Promise<void> {
