@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path'
 /** @type {Array<{ command: string, pkg: string, why: string, env?: string }>} */
 export const SYSTEM_DEPS = [
   { command: 'chromium', pkg: 'chromium', why: 'browser specs (playwright-core drives Debian\'s chromium)', env: 'CHROMIUM_PATH' },
+  { command: 'firefox-esr', pkg: 'firefox-esr', why: 'the Firefox spec (puppeteer-core drives Debian\'s firefox-esr over WebDriver BiDi)', env: 'FIREFOX_PATH' },
   { command: 'ffprobe', pkg: 'ffmpeg', why: 'recording specs check the WebM files' },
   { command: 'ip', pkg: 'iproute2', why: 'the loopback-only test namespace and test hosts' },
   { command: 'nft', pkg: 'nftables', why: 'firewall rules in the test namespaces' },
