@@ -7,6 +7,7 @@
 import { access, constants, mkdir, readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { createInterface as createPrompt } from 'node:readline/promises'
+import { safeName } from '../protocols/room/text.ts'
 import { generateRoomKey, parseRoomKey } from '../protocols/room-key/index.ts'
 import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, InputError, onSignals, parse, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
 import { defaultDataDir, loadIdentity } from './identity.ts'
@@ -39,8 +40,9 @@ ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to
  * invisible characters (protocols/room/text.ts).
  */
 function namer (room: Room, self: string): (peerId: PeerId, name: string) => string {
+  const own = safeName(self)
   return (peerId, name) => {
-    const twin = name === self || room.members().some(m => !m.peerId.equals(peerId) && m.name === name)
+    const twin = name === own || room.members().some(m => !m.peerId.equals(peerId) && m.name === name)
     return twin ? `${name} (…${peerId.toString().slice(-6)})` : name
   }
 }

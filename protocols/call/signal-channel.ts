@@ -159,7 +159,6 @@ export class SignalChannel {
         const next = this.queue.shift()
         if (next == null) { return }
         await this.write(this.pb, next)
-        this.init.log.trace('to %p: %s', this.init.peerId, next.description?.type ?? (next.candidate != null ? 'candidate' : next.bye === true ? 'bye' : 'labels and state'))
       }
     } finally {
       this.flushing = false

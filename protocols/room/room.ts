@@ -196,9 +196,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       this.log('ignored a history entry from %p - %e', remote, err)
     })
     for (const { msg, sealed } of fresh) {
-      // the author's own name where it is known; the message's word only for someone no longer here
-      const known = this.roster.get(msg.from)?.name ?? ''
-      if (this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', known !== '' ? { ...msg, name: known } : msg) }
+      if (this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', this.byAuthorsName(msg)) }
     }
   }
 
@@ -283,11 +281,16 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     } else if (payload.chat != null) {
       // a member's name is its own word in its presence and Welcome: a chat message's name field names only an
       // author not heard of before, and renames nobody
-      const known = this.roster.get(from)?.name ?? ''
-      const m = this.roster.heard(from, known === '' ? { name: payload.chat.name } : {})
+      this.roster.heard(from, (this.roster.get(from)?.name ?? '') === '' ? { name: payload.chat.name } : {})
       const msg = chatMessage(from, payload, false, this.config)
-      if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', { ...msg, name: m.name !== '' ? m.name : msg.name }) }
+      if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', this.byAuthorsName(msg)) }
     }
+  }
+
+  /** A chat message under its author's own name (presence, Welcome); its own name field only for an author not named. */
+  private byAuthorsName (msg: ChatMessage): ChatMessage {
+    const known = this.roster.get(msg.from)?.name ?? ''
+    return known !== '' ? { ...msg, name: known } : msg
   }
 
   private readonly onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {

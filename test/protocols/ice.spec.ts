@@ -148,7 +148,7 @@ describe('ICE servers for every RTCPeerConnection', function () {
     callA.setStream('camera', camera())
     await until('connected', () => states.at(-1)?.state === 'connected')
     const pc = callA.peerConnection(b.peerId)!
-    // werift reports the call connected (DTLS up) while ICE may still be checking its other pairs
+    // the renewal is watched from a connection whose ICE has settled, not only one the call counts as connected
     await until('ICE connected', () => ['connected', 'completed'].includes(pc.iceConnectionState))
     const first = a.services.turn.credentials()[0].username
     const servers = (): RTCIceServer[] => pc.getConfiguration().iceServers ?? []
