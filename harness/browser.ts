@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
 import * as shared from './pages.ts'
+import { clock } from './pages.ts'
 import type { PageDriver, VideoProgress } from './pages.ts'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
@@ -59,10 +60,10 @@ export async function participant (browser: Browser, url: string, options: { cam
   if (debug != null && debug !== '') { await context.addInitScript((d) => { localStorage.setItem('debug', d) }, debug) }
   const page = await context.newPage()
   const logs: string[] = []
-  page.on('console', m => { logs.push(`[${m.type()}] ${m.text()}`) })
-  page.on('pageerror', e => { logs.push(`[pageerror] ${e.message}`) })
+  page.on('console', m => { logs.push(`${clock()} [${m.type()}] ${m.text()}`) })
+  page.on('pageerror', e => { logs.push(`${clock()} [pageerror] ${e.message}`) })
   // a renderer that died takes every later step on this page with it: say so where the failure is read
-  page.on('crash', () => { logs.push('[pageerror] the page crashed'); process.stderr.write(`page ${url} crashed\n`) })
+  page.on('crash', () => { logs.push(`${clock()} [pageerror] the page crashed`); process.stderr.write(`page ${url} crashed\n`) })
   await page.goto(url)
   return { context, page, logs }
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import puppeteer from 'puppeteer-core'
+import { clock } from './pages.ts'
 import type { PageDriver } from './pages.ts'
 import type { Browser, BrowserContext, Page } from 'puppeteer-core'
 
@@ -85,8 +86,8 @@ export async function firefoxParticipant (browser: Browser, url: string): Promis
   const debug = process.env.FREEFLOW_PAGE_DEBUG
   if (debug != null && debug !== '') { await page.evaluateOnNewDocument((d: string) => { localStorage.setItem('debug', d) }, debug) }
   const logs: string[] = []
-  page.on('console', m => { logs.push(`[${m.type()}] ${m.text()}`) })
-  page.on('pageerror', e => { logs.push(`[pageerror] ${e instanceof Error ? e.message : String(e)}`) })
+  page.on('console', m => { logs.push(`${clock()} [${m.type()}] ${m.text()}`) })
+  page.on('pageerror', e => { logs.push(`${clock()} [pageerror] ${e instanceof Error ? e.message : String(e)}`) })
   await page.goto(url)
   return { context, page, driver: driver(page), logs }
 }

@@ -18,6 +18,11 @@ export interface PageDriver {
 
 export interface VideoProgress { frames: number, width: number, height: number, playing: boolean }
 
+/** The wall clock to the millisecond (HH:MM:SS.mmm, UTC), put before each line a page logs: lines of several pages line up. */
+export function clock (): string {
+  return new Date().toISOString().slice(11, 23)
+}
+
 /** Which video of a participant's tile: the camera, or the screen they share. */
 export type TileVideo = 'camera' | 'screen'
 

@@ -125,6 +125,9 @@ describe('calls use the relays\' STUN/TURN', function () {
   it('a call gathers a relay candidate once the page holds credentials, and a renewal reaches the live connection while media flows', async () => {
     const ada = await person()
     await joinAs(ada, 'Ada')
+    // the page holds the relay's credentials before anyone calls it (a connection made before they arrive takes
+    // them at its next ICE restart, not at once)
+    await until('TURN credentials on the page', async () => ada.page.evaluate(() => (globalThis as any).freeflow?.ice?.canRelay() === true), ok => ok, 30_000)
     const rec = recorder()
     const recId: string = (await rec.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
     await rec.waitFor('Ada\'s video recorded', e => e.event === 'track:start' && e.kind === 'camera', 60_000)

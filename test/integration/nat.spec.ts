@@ -7,6 +7,7 @@
  */
 import { expect } from 'aegir/chai'
 import { joinAs, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
+import { clock } from '../../harness/pages.ts'
 import { cleanup, newRoomKey, sleep } from '../../harness/procs.ts'
 import { canMakeTopology, Topology } from '../../harness/topology/index.ts'
 import { callDiagnosis, callPath, controlCall, controlGathering, describePath, endControl } from '../../harness/topology/path.ts'
@@ -18,7 +19,7 @@ const started = Date.now()
 
 /** A line under the test's title, with the seconds since the file started (where the time goes). */
 function report (line: string): void {
-  process.stdout.write(`      [${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`)
+  process.stdout.write(`      [${((Date.now() - started) / 1000).toFixed(1)} s, ${clock()}] ${line}\n`)
 }
 
 interface Pair { x: Participant, y: Participant, xId: string, yId: string }
@@ -44,7 +45,11 @@ describe('calls across NAT, IPv4/IPv6 and blocked UDP', function () {
     await topo.startRelay()
   })
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // what the pages logged last (with FREEFLOW_PAGE_DEBUG='freeflow:*' their debug logs too)
+      for (const p of open) { report(`page:\n${p.logs.slice(-40).join('\n')}`) }
+    }
     await Promise.all(open.splice(0).map(async p => p.context.close().catch(() => {})))
   })
 
