@@ -45,12 +45,6 @@ export const MAX_RESTARTS = 3
  */
 export const STALL_RESYNC = 8_000
 
-/**
- * How long the polite side of a new call waits for the other side's first offer before making its own, in ms (both
- * offering at once is glare, which Chromium does not always come out of: session.ts `leaveFirstOffer`).
- */
-export const FIRST_OFFER_WAIT = 2_000
-
 /** Local ICE candidates kept to send again after a lost stream: a host has a handful per ICE generation. */
 export const MAX_KEPT_CANDIDATES = 32
 

@@ -10,7 +10,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { raceSignal } from '../util/abort.ts'
-import { DISCONNECTED_RESTART, FIRST_OFFER_WAIT, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC } from './constants.ts'
+import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC } from './constants.ts'
 import { originOf } from './sdp.ts'
 import type { PeerStateEvent } from './index.ts'
 import type { Candidate, Signal } from './pb/call.ts'
@@ -41,12 +41,6 @@ export interface SessionInit {
    * @default STALL_RESYNC
    */
   stallInterval?: number
-  /**
-   * How long the polite side leaves the first offer to the other side, in ms; 0: it offers at once.
-   *
-   * @default FIRST_OFFER_WAIT
-   */
-  firstOfferWait?: number
 }
 
 export class PeerSession extends TypedEventEmitter<SessionEvents> {
@@ -72,8 +66,6 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
   private pendingOffer?: string
   private restarts = 0
   private closed = false
-  /** The polite side's wait for the other side's first offer: running, or over. */
-  private firstOffer?: ReturnType<typeof setTimeout> | 'over'
 
   constructor (init: SessionInit) {
     super()
@@ -146,7 +138,6 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     this.closed = true
     clearTimeout(this.disconnectedTimer)
     clearInterval(this.stallTimer)
-    if (this.firstOffer !== 'over') { clearTimeout(this.firstOffer) }
     this.pendingCandidates = []
     this.localCandidates = []
     this.pc.close()
@@ -180,32 +171,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     this.init.send({ tracks: [], candidate: signal ?? { candidate: '' } })
   }
 
-  /**
-   * Two members meet at once, so both sides start their call at once, and both offering is glare: the polite side
-   * rolls its offer back. Chromium does not always come out of that well: in bench:call every join collided, and 3 of
-   * 8 never found a path (ICE 'new' on both sides, restarts included; in one the polite side never gathered a
-   * candidate after its rollback). So the polite side leaves
-   * the first offer to the other side, and makes its own only if none came within `firstOfferWait` (the other side may
-   * have nothing to send, or not know of us yet). Later negotiations (a screen, a restart) are not held back.
-   */
-  private leaveFirstOffer (): boolean {
-    if (!this.polite || this.firstOffer === 'over' || this.init.firstOfferWait === 0) { return false }
-    if (this.pc.remoteDescription != null || this.pc.localDescription != null) {
-      this.firstOffer = 'over'
-      return false
-    }
-    this.firstOffer ??= setTimeout(() => {
-      this.firstOffer = 'over'
-      if (!this.closed && this.pc.signalingState === 'stable' && this.pc.remoteDescription == null) {
-        this.init.log('no offer from %p yet: offering', this.peerId)
-        void this.negotiate()
-      }
-    }, this.init.firstOfferWait ?? FIRST_OFFER_WAIT)
-    return true
-  }
-
   private async negotiate (): Promise<void> {
-    if (this.closed || this.leaveFirstOffer()) { return }
+    if (this.closed) { return }
     try {
       this.makingOffer = true
       await this.pc.setLocalDescription()
@@ -219,7 +186,6 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
 
   private async process (signal: Pick<Signal, 'description' | 'candidate'>): Promise<void> {
     if (this.closed) { return }
-    this.init.log.trace('from %p: %s (%s)', this.peerId, signal.description?.type ?? (signal.candidate?.candidate === '' ? 'end of candidates' : 'candidate'), this.pc.signalingState)
     if (signal.description != null) { await this.onDescription(signal.description.type, signal.description.sdp) }
     if (signal.candidate != null) {
       const c = signal.candidate

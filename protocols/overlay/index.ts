@@ -24,7 +24,6 @@ import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
-import { overlayAddressOrder } from './address-sorter.ts'
 import { pubsubStreams } from './pubsub-streams.ts'
 import type { BootstrapInit } from '../bootstrap/index.ts'
 import type { CallServiceInit } from '../call/index.ts'
@@ -208,9 +207,7 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
       ...init.connectionGater
     },
     connectionManager: {
-      maxConnections: init.maxConnections ?? (peer ? 100 : 1000),
-      // a browser is met on its relayed connection first, not over WebRTC (address-sorter.ts)
-      addressSorter: overlayAddressOrder
+      maxConnections: init.maxConnections ?? (peer ? 100 : 1000)
     },
     // libp2p pings every connection and aborts it when one ping fails; its default deadline (5 s at least, every
     // 10 s) is shorter than a busy laptop's page takes in a call (measured: a 3-way call on 2 cores lost its relay
