@@ -8,9 +8,10 @@ import { fixed, ms, table } from './report.ts'
 import type { BaselineResult } from './call-baseline.ts'
 import type { JoinResult } from './call-join.ts'
 import type { MeshResult } from './call-mesh.ts'
+import type { PeerjsResult } from './call-peerjs.ts'
 
 /** The report; `camera`: the size the pages' camera was forced to (--camera), if it was. */
-export function callReport (b: BaselineResult, f: JoinResult | undefined, meshes: MeshResult[], fps: number, camera?: { width: number, height: number }): string {
+export function callReport (b: BaselineResult, f: JoinResult | undefined, meshes: MeshResult[], fps: number, camera?: { width: number, height: number }, p?: PeerjsResult): string {
   const out: string[] = []
   out.push(`\nFreeFlow call bench, ${new Date().toISOString()}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${chromiumVersion()}, node ${process.version}`)
   out.push(`command: ${COMMAND}`)
@@ -26,9 +27,16 @@ export function callReport (b: BaselineResult, f: JoinResult | undefined, meshes
           ['  (first frame decoded, getStats)', '', '', ms(f.firstDecoded.p50), ms(f.firstDecoded.p95), ms(f.firstDecoded.min), ms(f.firstDecoded.max)],
           ['  (host: its click -> its relay reservation)', '', '', ms(f.hostReady.p50), ms(f.hostReady.p95), ms(f.hostReady.min), ms(f.hostReady.max)]
         ]
+      : []),
+    ...(p != null
+      ? [
+          [`PeerJS ${p.peerjs} + PeerServer ${p.server}: start -> first frame shown`, String(p.runs), String(p.failures), ms(p.firstFrame.p50), ms(p.firstFrame.p95), ms(p.firstFrame.min), ms(p.firstFrame.max)],
+          ['  (its Peer registered with the server)', '', '', ms(p.open.p50), ms(p.open.p95), ms(p.open.min), ms(p.open.max)]
+        ]
       : [])
   ]))
   out.push('  baseline: two RTCPeerConnections in one page, iceServers [], camera already open, both send audio+video')
+  if (p != null) { out.push('  PeerJS: what a person could pick instead, with its central signalling server on loopback; two fresh pages per run, camera already open; the host registered + the same settle; the joiner calls it') }
   if (f != null) { out.push(`  FreeFlow: fresh room and fresh identities per join; the host joined first and had its relay reservation + ${f.settleMs} ms; fail = no frame within ${JOIN_DEADLINE / 1000} s`) }
   out.push(`\nTime until the received video is >= ${QUALITY.minWidth}x${QUALITY.minHeight} at >= ${QUALITY.minFps} fps (inbound-rtp; ms)`)
   out.push(table([
@@ -81,6 +89,10 @@ export function callReport (b: BaselineResult, f: JoinResult | undefined, meshes
   if (f != null) {
     const ratio = f.firstFrame.p50 / b.firstFrame.p50
     out.push(`  FreeFlow p50 join -> first frame within ${GOALS.firstFrameVsBaseline}x the baseline: ${ratio <= GOALS.firstFrameVsBaseline ? 'MET' : 'MISSED'} (${ms(f.firstFrame.p50)} vs ${ms(b.firstFrame.p50)} ms: ${fixed(ratio)}x)`)
+    if (p != null && p.firstFrame.n > 0) {
+      const vs = f.firstFrame.p50 / p.firstFrame.p50
+      out.push(`  FreeFlow p50 join -> first frame within ${GOALS.firstFrameVsPeerjs}x PeerJS's: ${vs <= GOALS.firstFrameVsPeerjs ? 'MET' : 'MISSED'} (${ms(f.firstFrame.p50)} vs ${ms(p.firstFrame.p50)} ms: ${fixed(vs)}x)`)
+    }
     out.push(`  no failed join in ${f.joins}: ${f.failures <= GOALS.failedJoins ? 'MET' : 'MISSED'} (${f.failures} failed)`)
     const qmax = f.quality.n === f.joins - f.failures ? f.quality.max : NaN
     out.push(`  ${QUALITY.minWidth}x${QUALITY.minHeight} @ ${QUALITY.minFps} fps within ${GOALS.qualityMs / 1000} s of joining: ${f.quality.p50 <= GOALS.qualityMs ? `MET at p50 (${ms(f.quality.p50)} ms)` : `MISSED at p50 (${ms(f.quality.p50)} ms)`}, ` +

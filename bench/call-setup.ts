@@ -4,6 +4,8 @@ import type { Stats as Summary } from './report.ts'
 export const GOALS = {
   /** FreeFlow's p50 join -> first frame, at most this many times the baseline's p50 connect -> first frame. */
   firstFrameVsBaseline: 1.5,
+  /** FreeFlow's p50 join -> first frame, at most this many times PeerJS's (with its server on loopback) in the same run. */
+  firstFrameVsPeerjs: 1.5,
   /** Joins without a frame within JOIN_DEADLINE, at most. */
   failedJoins: 0,
   /** Join -> received video at QUALITY, ms. */

@@ -10,13 +10,15 @@
  * 2. FreeFlow: a host joins a fresh room; once it has its relay reservation (and `--settle` ms more), a second
  * participant clicks Join; click -> first frame of the host's video shown in the joiner's tile (call-join.ts)
  * 3. time until the received video is at least 640x480 at 25 fps (inbound-rtp of the receiver) (call-join.ts)
+ * 3b. the second baseline, what a person could pick instead: PeerJS with its own signalling server on loopback, the
+ * same join measured the same way (call-peerjs.ts)
  * 4. full meshes of N participants (one chromium, one browser context each): decoded frame rate per received
  * stream, freezes, CPU per participant and of the machine over `--mesh-seconds` (call-mesh.ts)
  *
- * Options: node dist/bench/call.js [--baseline-runs 30] [--no-variants] [--joins 30] [--settle 1000]
+ * Options: node dist/bench/call.js [--baseline-runs 30] [--no-variants] [--joins 30] [--peerjs-runs 10] [--settle 1000]
  * [--mesh 2,3,4,5] [--mesh-seconds 20] [--mesh-join one-by-one|together] [--fps 30] [--no-trace] [--camera WxH]
  *
- * A short run: node dist/bench/call.js --baseline-runs 1 --no-variants --joins 1 --mesh 2 --mesh-seconds 3
+ * A short run: node dist/bench/call.js --baseline-runs 1 --no-variants --joins 1 --peerjs-runs 1 --mesh 2 --mesh-seconds 3
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -25,6 +27,7 @@ import { startRelay } from '../harness/procs.ts'
 import { baseline } from './call-baseline.ts'
 import { freeflowJoins, MARK_TEXT } from './call-join.ts'
 import { mesh } from './call-mesh.ts'
+import { peerjsBaseline } from './call-peerjs.ts'
 import { callReport, chromiumVersion } from './call-report.ts'
 import { CAMERA, COMMAND, GOALS, JOIN_DEADLINE, MESH_SETTLE, QUALITY, QUALITY_WAIT } from './call-setup.ts'
 import { between, snapshot } from './cpu.ts'
@@ -43,6 +46,7 @@ await runBench({ name: 'call', watchdogMs: WATCHDOG }, async (bench) => {
     options: {
       'baseline-runs': { type: 'string', default: '30' },
       joins: { type: 'string', default: '30' },
+      'peerjs-runs': { type: 'string', default: '10' },
       mesh: { type: 'string', default: '2,3,4,5' },
       'mesh-seconds': { type: 'string', default: '20' },
       settle: { type: 'string', default: '1000' },
@@ -76,6 +80,7 @@ await runBench({ name: 'call', watchdogMs: WATCHDOG }, async (bench) => {
   }
   const base = await phase('baseline', async () => baseline(browser, relay, Number(values['baseline-runs']), values['no-variants'] !== true))
   const joins = Number(values.joins) > 0 ? await phase('joins', async () => freeflowJoins(browser, relay, Number(values.joins), Number(values.settle), people)) : undefined
+  const peerjs = Number(values['peerjs-runs']) > 0 ? await phase('peerjs', async () => peerjsBaseline(browser, Number(values['peerjs-runs']), Number(values.settle))) : undefined
   const meshes: MeshResult[] = []
   for (const n of sizes) {
     const m = await mesh(browser, relay, n, Number(values['mesh-seconds']), people, values['mesh-join'] === 'together' ? 'together' : 'one-by-one')
@@ -102,7 +107,8 @@ await runBench({ name: 'call', watchdogMs: WATCHDOG }, async (bench) => {
     phaseCpu,
     baseline: base,
     freeflow: joins,
+    peerjs,
     mesh: meshes
   }
-  return { text: callReport(base, joins, meshes, fps, camera), json }
+  return { text: callReport(base, joins, meshes, fps, camera, peerjs), json }
 })
