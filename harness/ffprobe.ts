@@ -94,15 +94,20 @@ export function durationOf (probe: Probe): number {
 }
 
 /**
- * Where the media of a file ends, in seconds: the latest packet end (time plus duration) of the streams of a type,
- * or of all streams. Needs a probe made with `packets`.
+ * Where the media of a file ends, in seconds: the latest packet end of the streams of a type, or of all streams.
+ * An audio packet ends at its time plus its duration (the codec's frame length); a video frame of a live WebM states
+ * no duration (it shows until the next one), and the one ffprobe reports is its guess from the frame rate (0.57 s
+ * for the last frame of a page drawing 1.75 frames a second), so a video frame ends where it starts.
+ * Needs a probe made with `packets`.
  */
 export function mediaEnd (probe: Probe, type?: 'video' | 'audio'): number {
   if (probe.packets == null) { throw new Error('mediaEnd needs ffprobe(file, { packets: true })') }
-  const streams = new Set(probe.streams.filter(s => type == null || s.codec_type === type).map(s => s.index))
+  const kinds = new Map(probe.streams.filter(s => type == null || s.codec_type === type).map(s => [s.index, s.codec_type]))
   let end = -Infinity
   for (const p of probe.packets) {
-    if (streams.has(p.stream_index)) { end = Math.max(end, Number(p.pts_time) + Number(p.duration_time ?? 0)) }
+    const kind = kinds.get(p.stream_index)
+    if (kind == null) { continue }
+    end = Math.max(end, Number(p.pts_time) + (kind === 'audio' ? Number(p.duration_time ?? 0) : 0))
   }
   return end
 }
