@@ -13,7 +13,6 @@ import { mean, pct } from './report.ts'
 import type { MeshPeerSample } from './call-page.ts'
 import type { CpuWindow } from './cpu.ts'
 import type { Person, PersonOptions } from './pages.ts'
-import type { RelayProc } from '../harness/procs.ts'
 import type { Browser } from 'playwright-core'
 
 export interface StreamResult {
@@ -155,9 +154,18 @@ function pairStats (samples: Array<MeshPeerSample | undefined>, stepAt: number[]
   }
 }
 
-export async function mesh (browser: Browser, relay: RelayProc, n: number, seconds: number, options: PersonOptions, join: 'together' | 'one-by-one'): Promise<MeshResult> {
+/**
+ * Where a mesh's participants are: their browsers (participant i opens its page in `browsers[i % length]`, so people
+ * can sit in different homes) and the web app's origin as each sees it.
+ */
+export interface MeshPlace {
+  browsers: Browser[]
+  origin: string
+}
+
+export async function mesh (place: MeshPlace, n: number, seconds: number, options: PersonOptions, join: 'together' | 'one-by-one'): Promise<MeshResult> {
   const key = await newRoomKey()
-  const url = `${relay.http!}/#room=${key}`
+  const url = `${place.origin}/#room=${key}`
   const people: Person[] = []
   const result: MeshResult = {
     n,
@@ -176,7 +184,7 @@ export async function mesh (browser: Browser, relay: RelayProc, n: number, secon
     summary: { fpsMean: NaN, fpsMinStream: NaN, fpsMin: NaN, freezes: 0, freezeSec: 0, downSec: 0, medianHeight: NaN, cpuLimitedPct: NaN, rendererPctMean: NaN, mainThreadPctMean: NaN }
   }
   try {
-    for (let i = 0; i < n; i++) { people.push(await person(browser, url, options)) }
+    for (let i = 0; i < n; i++) { people.push(await person(place.browsers[i % place.browsers.length], url, options)) }
     const cdps = await Promise.all(people.map(metricsSession))
     await Promise.all(people.map(async (p, i) => { await p.page.getByTestId('display-name').fill(`P${i}`) }))
     const ids: string[] = []

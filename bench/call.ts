@@ -83,7 +83,7 @@ await runBench({ name: 'call', watchdogMs: WATCHDOG }, async (bench) => {
   const peerjs = Number(values['peerjs-runs']) > 0 ? await phase('peerjs', async () => peerjsBaseline(browser, Number(values['peerjs-runs']), Number(values.settle))) : undefined
   const meshes: MeshResult[] = []
   for (const n of sizes) {
-    const m = await mesh(browser, relay, n, Number(values['mesh-seconds']), people, values['mesh-join'] === 'together' ? 'together' : 'one-by-one')
+    const m = await mesh({ browsers: [browser], origin: relay.http! }, n, Number(values['mesh-seconds']), people, values['mesh-join'] === 'together' ? 'together' : 'one-by-one')
     meshes.push(m)
     log(`mesh N=${n}: all seen ${m.allSeenMs == null ? 'FAIL' : `${m.allSeenMs} ms`}${m.steps != null ? ` (joins ${m.steps.map(v => ms(v)).join('/')})` : ''}, fps mean ${fixed(m.summary.fpsMean)}, worst ${fixed(m.summary.fpsMinStream)}, freezes ${m.summary.freezes}, machine ${ms(m.cpu.machineBusyPct)}% busy${m.error != null ? ` (${m.error})` : ''}`)
   }

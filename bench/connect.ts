@@ -10,21 +10,55 @@
  * plays both ways again
  * 3. coturn's CPU and memory with `--streams` 720p streams forced through it (plain pages, iceTransportPolicy
  * 'relay'), per stream and extrapolated to one core
+ * 4. `--meshes` times, a call of `--mesh-n` people, two homes behind port-preserving NAT with half the people in
+ * each (issue 9 item 6): all clicking Join at once, or one after another, in turn; pairs (receiver, sender) whose
+ * video never arrived within bench/call-setup.ts's MESH_DEADLINE
  *
  * Options: node dist/bench/connect.js [--joins 10] [--topologies nat,random,udp,v4v6] [--recoveries 3]
- * [--streams 4] [--window 10000]
+ * [--streams 4] [--window 10000] [--meshes 10] [--mesh-n 4]
  *
- * A short run: node dist/bench/connect.js --joins 3 --topologies nat,udp --recoveries 1 --streams 2 --window 5000
+ * A short run: node dist/bench/connect.js --joins 3 --topologies nat,udp --recoveries 1 --streams 2 --window 5000 --meshes 2
  */
 import { parseArgs } from 'node:util'
 import { canMakeTopology, Topology } from '../harness/topology/index.ts'
+import { mesh } from './call-mesh.ts'
 import { joinRuns, recoveryRuns, SHAPES, turnLoad } from './connect-measure.ts'
+import { MESH_DEADLINE } from './call-setup.ts'
 import { log, runBench } from './harness.ts'
 import { fixed, ms, stats, table } from './report.ts'
+import type { MeshResult } from './call-mesh.ts'
 import type { JoinSample, RecoverySample, TurnLoad } from './connect-measure.ts'
+import type { Topology as World } from '../harness/topology/index.ts'
 
 /** The whole bench, at most; then everything is stopped and it exits non-zero. */
 const WATCHDOG = 40 * 60_000
+
+/** One mesh run as the report keeps it: how it joined, when everyone saw everyone, which pairs never did. */
+interface MeshRun {
+  join: MeshResult['join']
+  allSeenMs: number | null
+  pairs: number
+  pairsUp: number
+  error?: string
+  diagnosis?: MeshResult['diagnosis']
+}
+
+/** `runs` calls of `n` people, half in each home (both port-preserving NAT), joining together and one by one in turn. */
+async function meshRuns (topo: World, runs: number, n: number): Promise<MeshRun[]> {
+  const [a, b] = topo.net.homes
+  topo.net.setMode(a, 'port-preserving')
+  topo.net.setMode(b, 'port-preserving')
+  const browsers = [await topo.browser(a.host), await topo.browser(b.host)]
+  const out: MeshRun[] = []
+  for (let i = 0; i < runs; i++) {
+    const join = i % 2 === 0 ? 'together' : 'one-by-one'
+    const m = await mesh({ browsers, origin: topo.relay!.origin[4] }, n, 1, { trace: true }, join)
+    const run: MeshRun = { join, allSeenMs: m.allSeenMs, pairs: n * (n - 1), pairsUp: m.pairsUp, error: m.error, diagnosis: m.diagnosis }
+    log(`mesh ${i + 1}/${runs} (${join}): ${run.pairsUp}/${run.pairs} pairs with video${m.allSeenMs != null ? `, all after ${m.allSeenMs} ms` : ''}${m.error != null ? ` - ${m.error}` : ''}`)
+    out.push(run)
+  }
+  return out
+}
 
 /** The most common value, with how many had it: `host>srflx v4 (9/10)`. */
 function mostCommon (values: Array<string | undefined>): string {
@@ -41,7 +75,9 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       topologies: { type: 'string', default: Object.keys(SHAPES).join(',') },
       recoveries: { type: 'string', default: '3' },
       streams: { type: 'string', default: '4' },
-      window: { type: 'string', default: '10000' }
+      window: { type: 'string', default: '10000' },
+      meshes: { type: 'string', default: '10' },
+      'mesh-n': { type: 'string', default: '4' }
     }
   })
   const why = canMakeTopology()
@@ -62,6 +98,8 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       // one browser per host at a time: the machine is small
       for (const h of SHAPES[name].hosts(topo)) { await topo.closeBrowser(h) }
     }
+    const meshes = Number(values.meshes) > 0 ? await meshRuns(topo, Number(values.meshes), Number(values['mesh-n'])) : []
+    for (const h of topo.net.homes) { await topo.closeBrowser(h.host) }
     const recoveries: RecoverySample[] = Number(values.recoveries) > 0 ? await recoveryRuns(topo, Number(values.recoveries)) : []
     for (const h of topo.net.homes) { await topo.closeBrowser(h.host) }
     const pairs = Math.max(0, Math.floor(Number(values.streams) / 2))
@@ -74,6 +112,8 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       const joiner = stats(s.map(j => j.joinerMs), ['p50'])
       rows.push([SHAPES[name].name, String(s.length), String(s.filter(j => j.bothMs == null).length), ms(both.p50), ms(both.p95), ms(joiner.p50), mostCommon(s.map(j => j.path))])
     }
+    const meshAll = stats(meshes.map(m => m.allSeenMs), ['p50', 'max'])
+    const missing = meshes.reduce((n, m) => n + m.pairs - m.pairsUp, 0)
     const recMedia = stats(recoveries.map(r => r.mediaMs), ['p50', 'max'])
     const recShown = stats(recoveries.map(r => r.shownMs), ['p50', 'max'])
     const perStreamCpu = load != null ? (load.loadedCpuPct - load.idleCpuPct) / load.streams : NaN
@@ -83,6 +123,12 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       'bench:connect: join -> first remote frame on both pages (second person\'s click on Join); deadline 30 s',
       '',
       table(rows),
+      '',
+      meshes.length === 0
+        ? `${values['mesh-n']}-person calls: not run`
+        : [`${values['mesh-n']}-person calls in two NAT homes, ${meshes.length} times (together / one by one in turn); deadline ${MESH_DEADLINE / 1000} s:`,
+            `  every pair's video both ways: ${meshes.filter(m => m.pairsUp === m.pairs).length}/${meshes.length} calls; pairs that never got video: ${missing} of ${meshes.reduce((n, m) => n + m.pairs, 0)} (aim 0)`,
+            `  last click -> everyone sees everyone: p50 ${ms(meshAll.p50)} ms, max ${ms(meshAll.max)} ms`].join('\n'),
       '',
       `address change mid-call (home 1's router renumbered), ${recoveries.length} times; deadline 30 s:`,
       `  video decoded again both ways: ${recMedia.n}/${recoveries.length}, p50 ${ms(recMedia.p50)} ms, max ${ms(recMedia.max)} ms`,
@@ -103,6 +149,7 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
         machine: bench.machine(),
         options: values,
         joins: Object.fromEntries(names.map(n => [n, { name: SHAPES[n].name, samples: perShape[n], both: stats(perShape[n].map(j => j.bothMs), ['p50', 'p95', 'max']), failures: perShape[n].filter(j => j.bothMs == null).length }])),
+        meshes: { runs: meshes, allSeen: meshAll, missingPairs: missing },
         recovery: { samples: recoveries, media: recMedia, shown: recShown },
         turnLoad: load == null ? null : { ...load, cpuPctPerStream: perStreamCpu, cpuPctPerMbps: perMbps, rssMiBPerStream: perStreamMiB, streamsPerCore: 100 / perStreamCpu }
       }

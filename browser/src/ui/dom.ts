@@ -51,6 +51,25 @@ export function show (video: HTMLVideoElement, stream: MediaStream | undefined):
   if (stream != null) { void video.play().catch(() => {}) }
 }
 
+/**
+ * Whether a video element is stuck: it has a live, unmuted video track to show and is not paused, yet has no frame
+ * at all (HAVE_NOTHING). Seen once in CI on a loaded machine: the call decoded 329 frames of the track while the
+ * tile's element stayed at readyState 0 (Chrome 1xx, three pages and a recorder on 2 cores).
+ */
+export function stuck (video: HTMLVideoElement): boolean {
+  const stream = video.srcObject
+  if (!(stream instanceof MediaStream) || video.paused || video.readyState !== HTMLMediaElement.HAVE_NOTHING) { return false }
+  return stream.getVideoTracks().some(t => t.readyState === 'live' && !t.muted)
+}
+
+/** Give a stuck element its stream again: a new media player, which starts from the track's next frame. */
+export function reload (video: HTMLVideoElement): void {
+  const stream = video.srcObject
+  video.srcObject = null
+  video.srcObject = stream
+  void video.play().catch(() => {})
+}
+
 /** "on" / "off" for a flag the tests read, or nothing while it is unknown. */
 export function onOff (value: boolean | undefined): string | undefined {
   if (value == null) { return undefined }

@@ -3,9 +3,12 @@
  * the state. The data-* attributes on a tile are written from the state for tests and automation; the page never
  * reads them back.
  */
-import { byId, h, onOff, setData, show, videoElement } from './dom.ts'
+import { byId, h, onOff, reload, setData, show, stuck, videoElement } from './dom.ts'
 import type { TileView } from '../recording/recorder.ts'
 import type { AppState, CallState, Participant } from '../state.ts'
+
+/** How often the tiles' video elements are looked at for being stuck, in ms; one stuck at two looks in a row is reloaded. */
+const STUCK_CHECK = 2_000
 
 const STATE_TEXT: Partial<Record<CallState, string>> = {
   calling: 'Connecting…',
@@ -24,6 +27,10 @@ interface Tile {
   state: HTMLElement
   rec: HTMLElement
   name: HTMLElement
+  /** Stuck at the last look (dom.ts `stuck`). */
+  stuck?: boolean
+  /** How often its camera element was reloaded for being stuck (`data-video-reloads`). */
+  reloads: number
 }
 
 function makeTile (name: string, camera: HTMLVideoElement): Tile {
@@ -34,7 +41,7 @@ function makeTile (name: string, camera: HTMLVideoElement): Tile {
   const state = h('div', { class: 'state', hidden: true })
   const rec = h('span', { class: 'rec', text: 'REC', title: 'Recording this call', hidden: true })
   const el = h('div', { class: 'tile' }, camera, avatar, h('div', { class: 'label' }, nameEl, flags, badge), state, rec)
-  const tile = { el, camera, avatar, flags, badge, state, rec, name: nameEl }
+  const tile = { el, camera, avatar, flags, badge, state, rec, name: nameEl, reloads: 0 }
   setName(tile, name)
   return tile
 }
@@ -106,6 +113,7 @@ export class GridView {
   private self: Tile | undefined
   /** Our own shared screen, for the recording (the page does not show it to its sharer). */
   private ownScreen: HTMLVideoElement | undefined
+  private stuckTimer?: ReturnType<typeof setInterval>
 
   constructor (private readonly state: AppState) {
     state.addEventListener('phase', ({ detail }) => {
@@ -159,9 +167,28 @@ export class GridView {
     this.grid.append(self.el)
     for (const p of this.state.participants.values()) { this.render(p) }
     this.renderSelf()
+    clearInterval(this.stuckTimer)
+    this.stuckTimer = setInterval(() => { this.unstick() }, STUCK_CHECK)
+  }
+
+  /** A camera element that has had a live track to show for two looks in a row and still no frame gets reloaded. */
+  private unstick (): void {
+    for (const tile of this.tiles.values()) {
+      const now = stuck(tile.camera)
+      if (now && tile.stuck === true) {
+        reload(tile.camera)
+        tile.reloads++
+        setData(tile.el, { videoReloads: String(tile.reloads) })
+        tile.stuck = false
+      } else {
+        tile.stuck = now
+      }
+    }
   }
 
   private clear (): void {
+    clearInterval(this.stuckTimer)
+    this.stuckTimer = undefined
     this.tiles.clear()
     this.self = undefined
     this.grid.replaceChildren()
