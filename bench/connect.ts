@@ -15,7 +15,7 @@
  * video never arrived within bench/call-setup.ts's MESH_DEADLINE
  *
  * Options: node dist/bench/connect.js [--joins 10] [--topologies nat,random,udp,v4v6] [--recoveries 3]
- * [--streams 4] [--window 10000] [--meshes 10] [--mesh-n 4]
+ * [--streams 4] [--window 10000] [--meshes 10] [--mesh-n 4] [--mesh-camera 320x240|app]
  *
  * A short run: node dist/bench/connect.js --joins 3 --topologies nat,udp --recoveries 1 --streams 2 --window 5000 --meshes 2
  */
@@ -43,8 +43,13 @@ interface MeshRun {
   diagnosis?: MeshResult['diagnosis']
 }
 
-/** `runs` calls of `n` people, half in each home (both port-preserving NAT), joining together and one by one in turn. */
-async function meshRuns (topo: World, runs: number, n: number): Promise<MeshRun[]> {
+/**
+ * `runs` calls of `n` people, half in each home (both port-preserving NAT), joining together and one by one in turn.
+ * Each camera is opened at `camera` (default 320x240): what is counted is whether each pair's video arrives, and n
+ * people encoding and decoding 720p on this small machine starve every page (measured: 4 pages at 720p on 2 cores,
+ * load average 25, room dials timing out).
+ */
+async function meshRuns (topo: World, runs: number, n: number, camera?: { width: number, height: number }): Promise<MeshRun[]> {
   const [a, b] = topo.net.homes
   topo.net.setMode(a, 'port-preserving')
   topo.net.setMode(b, 'port-preserving')
@@ -52,12 +57,20 @@ async function meshRuns (topo: World, runs: number, n: number): Promise<MeshRun[
   const out: MeshRun[] = []
   for (let i = 0; i < runs; i++) {
     const join = i % 2 === 0 ? 'together' : 'one-by-one'
-    const m = await mesh({ browsers, origin: topo.relay!.origin[4] }, n, 1, { trace: true }, join)
+    const m = await mesh({ browsers, origin: topo.relay!.origin[4] }, n, 1, { trace: true, camera }, join)
     const run: MeshRun = { join, allSeenMs: m.allSeenMs, pairs: n * (n - 1), pairsUp: m.pairsUp, error: m.error, diagnosis: m.diagnosis }
     log(`mesh ${i + 1}/${runs} (${join}): ${run.pairsUp}/${run.pairs} pairs with video${m.allSeenMs != null ? `, all after ${m.allSeenMs} ms` : ''}${m.error != null ? ` - ${m.error}` : ''}`)
     out.push(run)
   }
   return out
+}
+
+/** `WxH` as a camera size, or undefined for `app` (what the web app asks for). */
+function cameraSize (text: string): { width: number, height: number } | undefined {
+  if (text === 'app') { return undefined }
+  const m = /^(\d+)x(\d+)$/.exec(text)
+  if (m == null) { throw new Error(`--mesh-camera takes WxH (320x240) or app, not ${text}`) }
+  return { width: Number(m[1]), height: Number(m[2]) }
 }
 
 /** The most common value, with how many had it: `host>srflx v4 (9/10)`. */
@@ -77,7 +90,8 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       streams: { type: 'string', default: '4' },
       window: { type: 'string', default: '10000' },
       meshes: { type: 'string', default: '10' },
-      'mesh-n': { type: 'string', default: '4' }
+      'mesh-n': { type: 'string', default: '4' },
+      'mesh-camera': { type: 'string', default: '320x240' }
     }
   })
   const why = canMakeTopology()
@@ -98,7 +112,7 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       // one browser per host at a time: the machine is small
       for (const h of SHAPES[name].hosts(topo)) { await topo.closeBrowser(h) }
     }
-    const meshes = Number(values.meshes) > 0 ? await meshRuns(topo, Number(values.meshes), Number(values['mesh-n'])) : []
+    const meshes = Number(values.meshes) > 0 ? await meshRuns(topo, Number(values.meshes), Number(values['mesh-n']), cameraSize(values['mesh-camera'])) : []
     for (const h of topo.net.homes) { await topo.closeBrowser(h.host) }
     const recoveries: RecoverySample[] = Number(values.recoveries) > 0 ? await recoveryRuns(topo, Number(values.recoveries)) : []
     for (const h of topo.net.homes) { await topo.closeBrowser(h.host) }
@@ -126,7 +140,7 @@ await runBench({ name: 'connect', watchdogMs: WATCHDOG }, async (bench) => {
       '',
       meshes.length === 0
         ? `${values['mesh-n']}-person calls: not run`
-        : [`${values['mesh-n']}-person calls in two NAT homes, ${meshes.length} times (together / one by one in turn); deadline ${MESH_DEADLINE / 1000} s:`,
+        : [`${values['mesh-n']}-person calls in two NAT homes, cameras at ${values['mesh-camera']}, ${meshes.length} times (together / one by one in turn); deadline ${MESH_DEADLINE / 1000} s:`,
             `  every pair's video both ways: ${meshes.filter(m => m.pairsUp === m.pairs).length}/${meshes.length} calls; pairs that never got video: ${missing} of ${meshes.reduce((n, m) => n + m.pairs, 0)} (aim 0)`,
             `  last click -> everyone sees everyone: p50 ${ms(meshAll.p50)} ms, max ${ms(meshAll.max)} ms`].join('\n'),
       '',

@@ -29,7 +29,7 @@ export interface PersonOptions {
 export async function person (browser: Browser, url: string, options: PersonOptions = {}): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   await context.grantPermissions(['camera', 'microphone'], { origin: new URL(url).origin })
-  if (options.trace === true) { await context.addInitScript(() => { localStorage.setItem('debug', 'freeflow:*') }) }
+  if (options.trace === true) { await context.addInitScript(() => { localStorage.setItem('debug', 'freeflow:*,freeflow:call:trace') }) }
   if (options.camera != null) {
     await context.addInitScript((size: { width: number, height: number }) => {
       const md = navigator.mediaDevices
