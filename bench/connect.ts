@@ -22,13 +22,12 @@
 import { parseArgs } from 'node:util'
 import { canMakeTopology, Topology } from '../harness/topology/index.ts'
 import { mesh } from './call-mesh.ts'
-import { joinRuns, recoveryRuns, SHAPES, turnLoad } from './connect-measure.ts'
 import { MESH_DEADLINE } from './call-setup.ts'
+import { joinRuns, recoveryRuns, SHAPES, turnLoad } from './connect-measure.ts'
 import { log, runBench } from './harness.ts'
 import { fixed, ms, stats, table } from './report.ts'
 import type { MeshResult } from './call-mesh.ts'
 import type { JoinSample, RecoverySample, TurnLoad } from './connect-measure.ts'
-import type { Topology as World } from '../harness/topology/index.ts'
 
 /** The whole bench, at most; then everything is stopped and it exits non-zero. */
 const WATCHDOG = 40 * 60_000
@@ -49,7 +48,7 @@ interface MeshRun {
  * people encoding and decoding 720p on this small machine starve every page (measured: 4 pages at 720p on 2 cores,
  * load average 25, room dials timing out).
  */
-async function meshRuns (topo: World, runs: number, n: number, camera?: { width: number, height: number }): Promise<MeshRun[]> {
+async function meshRuns (topo: Topology, runs: number, n: number, camera?: { width: number, height: number }): Promise<MeshRun[]> {
   const [a, b] = topo.net.homes
   topo.net.setMode(a, 'port-preserving')
   topo.net.setMode(b, 'port-preserving')
