@@ -320,7 +320,10 @@ export async function meshState (): Promise<Record<string, unknown>> {
         if (s.type === 'local-candidate') { local++ }
         if (s.type === 'remote-candidate') { remote++ }
       })
-      candidates = ` candidates local=${local} remote=${remote} desc=${pc.localDescription?.type ?? '-'}/${pc.remoteDescription?.type ?? '-'}`
+      // what each transceiver sends and receives as negotiated, and the kinds of the tracks we send
+      const tx = pc.getTransceivers().map(t => `${t.receiver.track.kind[0]}:${t.currentDirection ?? '-'}`).join(',')
+      const sending = pc.getSenders().map(x => x.track?.kind ?? '-').join(',')
+      candidates = ` candidates local=${local} remote=${remote} desc=${pc.localDescription?.type ?? '-'}/${pc.remoteDescription?.type ?? '-'} tx=${tx} sending=${sending}`
     }
     members.push(`${String(m.peerId.toString()).slice(-6)} ${String(m.name)} pc=${pc?.connectionState ?? '-'}/${pc?.iceConnectionState ?? '-'}/${pc?.signalingState ?? '-'}${candidates}`)
   }

@@ -40,6 +40,9 @@ interface MeshRun {
   pairsUp: number
   error?: string
   diagnosis?: MeshResult['diagnosis']
+  /** Over the window after the deadline: decoded frames/s per (receiver, sender), and encoded frames/s per sender. */
+  streams: Array<{ receiver: number, sender: number, fps: number }>
+  sent: Array<{ sender: number, receiver: number, fps: number }>
 }
 
 /**
@@ -57,7 +60,9 @@ async function meshRuns (topo: Topology, runs: number, n: number, camera?: { wid
   for (let i = 0; i < runs; i++) {
     const join = i % 2 === 0 ? 'together' : 'one-by-one'
     const m = await mesh({ browsers, origin: topo.relay!.origin[4] }, n, 1, { trace: true, camera }, join)
-    const run: MeshRun = { join, allSeenMs: m.allSeenMs, pairs: n * (n - 1), pairsUp: m.pairsUp, error: m.error, diagnosis: m.diagnosis }
+    const run: MeshRun = { join, allSeenMs: m.allSeenMs, pairs: n * (n - 1), pairsUp: m.pairsUp, error: m.error, diagnosis: m.diagnosis,
+      streams: m.streams.map(x => ({ receiver: x.receiver, sender: x.sender, fps: x.fpsMean })),
+      sent: m.senders.map(x => ({ sender: x.sender, receiver: x.receiver, fps: x.fpsMean })) }
     log(`mesh ${i + 1}/${runs} (${join}): ${run.pairsUp}/${run.pairs} pairs with video${m.allSeenMs != null ? `, all after ${m.allSeenMs} ms` : ''}${m.error != null ? ` - ${m.error}` : ''}`)
     out.push(run)
   }
