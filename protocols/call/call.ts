@@ -81,7 +81,6 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
   private readonly streams = new Map<StreamKind, MediaStream>()
   private mediaState: MediaState = { mic: true, camera: true, screen: false }
   private ended = false
-  private readonly vouchTimer: ReturnType<typeof setInterval>
 
   constructor (components: CallServiceComponents, config: CallConfig, room: Room, options: CallSetup, log: Logger, onClosed: () => void) {
     super()
@@ -95,22 +94,7 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     room.addEventListener('peer:leave', this.onLeave)
     components.events.addEventListener('connection:open', this.onConnection)
     options.ice.addEventListener('change', this.onIceChange)
-    this.vouchTimer = setInterval(() => { this.vouch() }, VOUCH_INTERVAL)
     for (const m of room.members()) { this.call(m.peerId) }
-  }
-
-  /**
-   * Members whose media path is up (connection state 'connected', ICE not 'disconnected' or 'failed') are there,
-   * whatever their presence messages say: ICE keeps checking consent on the path (a peer that is gone stops
-   * answering, and the path goes 'disconnected' within seconds), so a member is not timed out of the room, and its
-   * call torn down, while its media flows and its heartbeats are late.
-   */
-  private vouch (): void {
-    for (const p of this.participants.values()) {
-      // werift (the recorder) can stay at ICE 'checking' on a live path; its connection state says connected
-      const { connectionState, iceConnectionState: ice } = p.session.pc
-      if (connectionState === 'connected' && ice !== 'disconnected' && ice !== 'failed' && ice !== 'closed') { this.room.alive(p.peerId) }
-    }
   }
 
   setStream (kind: StreamKind, stream: MediaStream | null): void {
@@ -156,7 +140,6 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
   async end (options: AbortOptions = {}): Promise<void> {
     if (this.ended) { return }
     this.ended = true
-    clearInterval(this.vouchTimer)
     this.room.removeEventListener('peer:join', this.onJoin)
     this.room.removeEventListener('peer:leave', this.onLeave)
     this.components.events.removeEventListener('connection:open', this.onConnection)
@@ -311,11 +294,7 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     })
     const media = new PeerMedia({ peerId, pc: session.pc, log: this.log })
     const p: Participant = { peerId, session, media, channel, inbound: new Set(), dropped }
-    session.addEventListener('peer-state', (evt) => {
-      // the path just came up: vouch at once, not at the next VOUCH_INTERVAL
-      if (evt.detail.state === 'connected') { this.room.alive(peerId) }
-      this.safeDispatchEvent('peer-state', { detail: evt.detail })
-    })
+    session.addEventListener('peer-state', (evt) => { this.safeDispatchEvent('peer-state', { detail: evt.detail }) })
     media.addEventListener('track', (evt) => { this.safeDispatchEvent('track', { detail: evt.detail }) })
     media.addEventListener('track:removed', (evt) => { this.safeDispatchEvent('track:removed', { detail: evt.detail }) })
     this.participants.set(key, p)

@@ -36,12 +36,6 @@ export const DEFAULT_START_BITRATE = 1_500
 /** After ICE reports 'disconnected' for this long, restart it, in ms: a short Wi-Fi hiccup heals by itself. */
 export const DISCONNECTED_RESTART = 4_000
 
-/**
- * How often the call tells the room which members' media paths are up (`Room.alive`), in ms: a member whose media
- * flows is not timed out of the room because its presence messages are late. Well under the room's 12 s timeout.
- */
-export const VOUCH_INTERVAL = 3_000
-
 /** ICE restarts tried in a row before a participant is reported unreachable. */
 export const MAX_RESTARTS = 3
 

@@ -146,12 +146,6 @@ export interface Room extends TypedEventTarget<RoomEvents> {
   members(): MemberInfo[]
   /** True if the peer proved it holds the room key (handshake) and is present. */
   isMember(peerId: PeerId): boolean
-  /**
-   * Evidence, from this node's own connections, that a member is still there although its presence messages may be
-   * late: the call vouches for members whose media path is up. Counts as hearing from a present, verified member
-   * (its presence timeout starts again); does nothing for anyone else. Returns whether it counted.
-   */
-  alive(peerId: PeerId): boolean
   /** This node's role, as the others see it. */
   readonly role: MemberRole
   /** This node's recording state, as the others see it; undefined when not recording. */

@@ -6,8 +6,7 @@
  * - absent, then heard (presence, chat, a handshake): present, `peer:join`;
  * - present, then its LEAVE: absent, `peer:leave` with reason 'left';
  * - present, then silent longer than leaveTimeout, or disconnected longer than disconnectGrace and silent
- * since: absent, `peer:leave` with reason 'timeout'. A verified member whose call media path is up counts as heard
- * (`alive`, vouched for by the call).
+ * since: absent, `peer:leave` with reason 'timeout'.
  *
  * Replays: presence not newer than the author's last one, older than MAX_PRESENCE_AGE, or at or before its LEAVE
  * is ignored, so a recorded heartbeat cannot bring a member back.
@@ -153,18 +152,6 @@ export class Members {
       return undefined
     }
     return this.heard(from, { name: presence.name, addrs: decodeAddrs(presence.addrs), status: presence })
-  }
-
-  /**
-   * Other evidence that a present, verified member is still there (its call's media path is up): counts as hearing
-   * from it, so a member whose presence messages are late (a starved page, a slow mesh) is not timed out while its
-   * media flows. It never makes an absent or unverified member present; returns whether it counted.
-   */
-  alive (peerId: PeerId): boolean {
-    const m = this.get(peerId)
-    if (m?.present !== true || !m.verified) { return false }
-    m.lastHeard = Math.max(m.lastHeard, this.now())
-    return true
   }
 
   /** The last connection to a member closed. Returns it when it is present (worth dialling again). */

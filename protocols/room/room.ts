@@ -133,10 +133,6 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     return this.roster.isMember(peerId)
   }
 
-  alive (peerId: PeerId): boolean {
-    return this.roster.alive(peerId)
-  }
-
   get recording (): RecordingState | undefined {
     return this.recordingSince == null ? undefined : { since: this.recordingSince }
   }

@@ -111,34 +111,6 @@ describe('room members', () => {
       expect(types()).to.deep.equal(['peer:join', 'peer:leave:timeout', 'peer:join'])
     })
 
-    it('a verified member the call vouches for (media path up) is not timed out while its presence is late', () => {
-      members.verified(bob, 'bob', { role: Role.PARTICIPANT, recordingSince: 0n })
-      for (let i = 0; i < 10; i++) {
-        now += 3_000
-        expect(members.alive(bob)).to.equal(true)
-        members.sweep()
-      }
-      expect(types()).to.deep.equal(['peer:join'])
-      // the vouching stops (its media path went down): silence from then on ends it as usual
-      now += LEAVE_TIMEOUT + 1
-      members.sweep()
-      expect(types()).to.deep.equal(['peer:join', 'peer:leave:timeout'])
-    })
-
-    it('vouching never makes an absent or unverified member present', () => {
-      expect(members.alive(bob)).to.equal(false)
-      hear(Presence.Kind.JOIN)
-      expect(members.alive(bob)).to.equal(false)
-      now += LEAVE_TIMEOUT + 1
-      members.sweep()
-      members.verified(carol, 'carol', { role: Role.PARTICIPANT, recordingSince: 0n })
-      now += LEAVE_TIMEOUT + 1
-      members.sweep()
-      expect(members.alive(carol)).to.equal(false)
-      expect(members.present()).to.be.empty()
-      expect(types()).to.deep.equal(['peer:join', 'peer:leave:timeout', 'peer:join', 'peer:leave:timeout'])
-    })
-
     it('chat counts as being heard', () => {
       hear(Presence.Kind.JOIN)
       now += 10_000
