@@ -60,9 +60,16 @@ async function meshRuns (topo: Topology, runs: number, n: number, camera?: { wid
   for (let i = 0; i < runs; i++) {
     const join = i % 2 === 0 ? 'together' : 'one-by-one'
     const m = await mesh({ browsers, origin: topo.relay!.origin[4] }, n, 1, { trace: true, camera }, join)
-    const run: MeshRun = { join, allSeenMs: m.allSeenMs, pairs: n * (n - 1), pairsUp: m.pairsUp, error: m.error, diagnosis: m.diagnosis,
+    const run: MeshRun = {
+      join,
+      allSeenMs: m.allSeenMs,
+      pairs: n * (n - 1),
+      pairsUp: m.pairsUp,
+      error: m.error,
+      diagnosis: m.diagnosis,
       streams: m.streams.map(x => ({ receiver: x.receiver, sender: x.sender, fps: x.fpsMean })),
-      sent: m.senders.map(x => ({ sender: x.sender, receiver: x.receiver, fps: x.fpsMean })) }
+      sent: m.senders.map(x => ({ sender: x.sender, receiver: x.receiver, fps: x.fpsMean }))
+    }
     log(`mesh ${i + 1}/${runs} (${join}): ${run.pairsUp}/${run.pairs} pairs with video${m.allSeenMs != null ? `, all after ${m.allSeenMs} ms` : ''}${m.error != null ? ` - ${m.error}` : ''}`)
     out.push(run)
   }
