@@ -36,17 +36,3 @@ export function withStartBitrate (sdp: string, kbps: number): string {
 export function originOf (sdp: string): string {
   return /^o=(.*)$/m.exec(sdp)?.[1]?.trim() ?? ''
 }
-
-/** The ICE username fragments a description names (`a=ice-ufrag`, per m-line or for the session). */
-export function iceUfragsOf (sdp: string): string[] {
-  return [...sdp.matchAll(/^a=ice-ufrag:(\S+)/gm)].map(m => m[1])
-}
-
-/**
- * The ICE username fragment a candidate belongs to: its own field, else the `ufrag` a browser writes into the line;
- * '' when neither says (the candidate then goes with whatever description is current).
- */
-export function candidateUfrag (c: { candidate?: string, usernameFragment?: string | null }): string {
-  if (c.usernameFragment != null && c.usernameFragment !== '') { return c.usernameFragment }
-  return / ufrag (\S+)/.exec(c.candidate ?? '')?.[1] ?? ''
-}

@@ -11,7 +11,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { raceSignal } from '../util/abort.ts'
 import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC } from './constants.ts'
-import { candidateUfrag, iceUfragsOf, originOf } from './sdp.ts'
+import { originOf } from './sdp.ts'
 import type { PeerStateEvent } from './index.ts'
 import type { Candidate, Signal } from './pb/call.ts'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
@@ -190,9 +190,7 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     if (signal.candidate != null) {
       const c = signal.candidate
       const init: RTCIceCandidateInit = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment }
-      if (this.pc.remoteDescription == null || !this.fitsRemote(init)) {
-        // before its description: the first one, or a newer one still on its way (an ICE restart's offer on a stream
-        // that another overtook), or one that is never applied (a colliding offer we ignore); kept, bounded
+      if (this.pc.remoteDescription == null) {
         this.pendingCandidates.push(init)
         if (this.pendingCandidates.length > MAX_KEPT_CANDIDATES) { this.pendingCandidates.shift() }
       } else {
@@ -231,29 +229,13 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       this.settingRemoteAnswer = false
     }
     this.remember(origin, type)
-    // the candidates that waited for this description; others (of a description not applied yet) wait on
     const pending = this.pendingCandidates
-    const ready = pending.filter(c => this.fitsRemote(c))
-    this.pendingCandidates = pending.filter(c => !ready.includes(c))
-    for (const c of ready) { await this.addCandidate(c) }
+    this.pendingCandidates = []
+    for (const c of pending) { await this.addCandidate(c) }
     if (type === 'offer') {
       await this.pc.setLocalDescription()
       this.sendLocalDescription()
     }
-  }
-
-  /**
-   * Whether a candidate belongs to the remote description in place: its ICE username fragment is one the description
-   * names, or it names none. A candidate of another generation fails to apply, and would be lost: a polite side that
-   * rolls its offer back answers with the credentials (and candidates) of that offer, which the other side saw
-   * before it had any description from it.
-   */
-  private fitsRemote (c: RTCIceCandidateInit): boolean {
-    const ufrag = candidateUfrag(c)
-    const sdp = this.pc.remoteDescription?.sdp
-    if (ufrag === '' || sdp == null) { return true }
-    const known = iceUfragsOf(sdp)
-    return known.length === 0 || known.includes(ufrag)
   }
 
   private remember (origin: string, type: 'offer' | 'answer'): void {
@@ -292,8 +274,7 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
    * Looked at every stall interval. An offer of ours still unanswered since the last look is sent again: its answer
    * may be lost (the other side answers an offer it has applied already with the answer it gave), and while an offer
    * is pending no other negotiation can start. A call that has not come up, whose negotiation is done but whose ICE
-   * has not started checking for two looks in a row (three on the polite side), lost its candidates: restart ICE,
-   * which sends new ones.
+   * has not started checking for two looks in a row, lost its candidates: restart ICE, which sends new ones.
    */
   private onStall (): void {
     if (this.closed || this.makingOffer) { return }
@@ -306,9 +287,7 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       this.sendLocalCandidates()
     } else if (this.state === 'calling' && this.pc.signalingState === 'stable' && this.pc.remoteDescription != null && this.pc.iceConnectionState === 'new') {
       this.stalls++
-      // both sides look at the same pace: the impolite one restarts first (two looks), the polite one only if that
-      // did not help (three), so that their restarts do not collide
-      if (this.stalls >= (this.polite ? 3 : 2)) {
+      if (this.stalls >= 2) {
         this.init.log('the call with %p found no path: restarting ICE', this.peerId)
         this.stalls = 0
         this.restartIce()
