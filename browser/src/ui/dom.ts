@@ -54,7 +54,7 @@ export function show (video: HTMLVideoElement, stream: MediaStream | undefined):
 /**
  * Whether a video element is stuck: it has a live, unmuted video track to show and is not paused, yet has no frame
  * at all (HAVE_NOTHING). Seen once in CI on a loaded machine: the call decoded 329 frames of the track while the
- * tile's element stayed at readyState 0 (Chrome 1xx, three pages and a recorder on 2 cores).
+ * tile's element stayed at readyState 0 (Debian's chromium, three pages and a terminal peer on 2 cores).
  */
 export function stuck (video: HTMLVideoElement): boolean {
   const stream = video.srcObject
