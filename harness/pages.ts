@@ -71,12 +71,17 @@ export async function mediaDiagnosis (page: PageDriver, peerId: string): Promise
     const member = f?.room?.members().find((m: any) => m.peerId.toString() === id)
     const pc: RTCPeerConnection | undefined = member != null ? f.call?.peerConnection(member.peerId) : undefined
     const video: Record<string, unknown> = {}
+    // the candidates each side holds: ICE that never starts checking has none from the other side
+    const ice: Record<string, string[]> = { local: [], remote: [] }
     if (pc != null) {
       (await pc.getStats()).forEach((s: any) => {
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
           video[s.mid ?? s.id] = { rx: s.framesReceived, dec: s.framesDecoded, drop: s.framesDropped, freezes: s.freezeCount, pli: s.pliCount, lost: s.packetsLost, bytes: s.bytesReceived, size: `${String(s.frameWidth)}x${String(s.frameHeight)}` }
         }
+        if (s.type === 'local-candidate' || s.type === 'remote-candidate') { ice[s.type === 'local-candidate' ? 'local' : 'remote'].push(`${String(s.candidateType)}/${String(s.protocol)}`) }
       })
+      const ufrag = (sdp?: string): string => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1] ?? '-'
+      ice.ufrags = [ufrag(pc.localDescription?.sdp), ufrag(pc.remoteDescription?.sdp)]
     }
     // what the tile's element shows, against what the connection receives
     const el = document.querySelector(`[data-testid=tile][data-peer-id="${id}"] video.camera`) as HTMLVideoElement | null
@@ -84,7 +89,7 @@ export async function mediaDiagnosis (page: PageDriver, peerId: string): Promise
     const received = pc?.getReceivers().filter(r => r.track.kind === 'video').map(r => `${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`) ?? []
     const box = el?.getBoundingClientRect()
     const element = el == null ? 'none' : { shown, received, box: `${Math.round(box!.x)},${Math.round(box!.y)} ${Math.round(box!.width)}x${Math.round(box!.height)}`, paused: el.paused, ready: el.readyState, time: el.currentTime }
-    return JSON.stringify({ member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, video, element })
+    return JSON.stringify({ member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, ice, video, element })
   }, peerId))
 }
 

@@ -200,6 +200,11 @@ export async function callDiagnosis (page: Page, peerId: string): Promise<string
       })
       return out
     }
+    // the candidates each side holds: ICE that never starts checking has none from the other side
+    const candidates: string[] = []
+    ;(await pc.getStats()).forEach((s: any) => {
+      if (s.type === 'local-candidate' || s.type === 'remote-candidate') { candidates.push(`${s.type === 'local-candidate' ? 'local' : 'remote'} ${String(s.candidateType)}/${String(s.protocol)}/${String(s.address)}`) }
+    })
     const first = await video()
     await new Promise(resolve => setTimeout(resolve, 1_000))
     const later = await video()
@@ -208,6 +213,6 @@ export async function callDiagnosis (page: Page, peerId: string): Promise<string
     const received = pc.getReceivers().filter(r => r.track.kind === 'video').map(r => `${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`)
     const sent = pc.getSenders().filter(s => s.track?.kind === 'video').map(s => `${s.track?.readyState ?? 'none'}${s.track?.enabled === false ? ':disabled' : ''}`)
     return `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}; video ${JSON.stringify(first)} then ${JSON.stringify(later)}; ` +
-      `tile shows [${shown.join(' ')}], receivers [${received.join(' ')}], senders [${sent.join(' ')}]`
+      `tile shows [${shown.join(' ')}], receivers [${received.join(' ')}], senders [${sent.join(' ')}]; candidates [${candidates.join(', ')}]`
   }, peerId)
 }

@@ -45,6 +45,12 @@ export const MAX_RESTARTS = 3
  */
 export const STALL_RESYNC = 8_000
 
+/**
+ * Stall looks with a finished negotiation and no ICE checking before the impolite side restarts ICE (the polite side
+ * waits one look more); the looks before say our candidates again.
+ */
+export const STALLS_BEFORE_RESTART = 2
+
 /** Local ICE candidates kept to send again after a lost stream: a host has a handful per ICE generation. */
 export const MAX_KEPT_CANDIDATES = 32
 

@@ -10,7 +10,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { raceSignal } from '../util/abort.ts'
-import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC } from './constants.ts'
+import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC, STALLS_BEFORE_RESTART } from './constants.ts'
 import { originOf } from './sdp.ts'
 import type { PeerStateEvent } from './index.ts'
 import type { Candidate, Signal } from './pb/call.ts'
@@ -274,7 +274,12 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
    * Looked at every stall interval. An offer of ours still unanswered since the last look is sent again: its answer
    * may be lost (the other side answers an offer it has applied already with the answer it gave), and while an offer
    * is pending no other negotiation can start. A call that has not come up, whose negotiation is done but whose ICE
-   * has not started checking for two looks in a row, lost its candidates: restart ICE, which sends new ones.
+   * has not started checking, has no remote candidate on one side at least: a candidate that reached the other side
+   * before the description of its ICE generation was refused there and is lost (an ICE restart's candidates beside a
+   * colliding offer, a polite side's rolled-back offer whose answer reuses them), and a browser does not gather it
+   * again. So each such look says our candidates again (the other side now holds their description); if that did not
+   * help, ICE is restarted: by the impolite side at STALLS_BEFORE_RESTART looks, by the polite side one look later,
+   * so that both do not restart into each other and collide again.
    */
   private onStall (): void {
     if (this.closed || this.makingOffer) { return }
@@ -287,10 +292,13 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       this.sendLocalCandidates()
     } else if (this.state === 'calling' && this.pc.signalingState === 'stable' && this.pc.remoteDescription != null && this.pc.iceConnectionState === 'new') {
       this.stalls++
-      if (this.stalls >= 2) {
+      if (this.stalls >= STALLS_BEFORE_RESTART + (this.polite ? 1 : 0)) {
         this.init.log('the call with %p found no path: restarting ICE', this.peerId)
         this.stalls = 0
         this.restartIce()
+      } else {
+        this.init.log('the call with %p has not started checking: sending our %d candidates again', this.peerId, this.localCandidates.length)
+        this.sendLocalCandidates()
       }
     }
   }

@@ -1,0 +1,160 @@
+/**
+ * PeerSession (protocols/call/session.ts) between two of Chromium's own RTCPeerConnections in one page, with the
+ * signalling path between them in the page too, so a test can lose what a stream would lose. werift (the Node
+ * specs' connection) puts its candidates in its descriptions and connects without any trickled one; Chromium trickles
+ * every candidate and refuses one whose description it does not hold, which is what these tests are about.
+ */
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'aegir/chai'
+import { build } from 'esbuild'
+import { launch } from '../../harness/browser.ts'
+import type { AddressInfo, Server } from 'node:net'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** protocols/call/session.ts as one script that sets `globalThis.FF.PeerSession`. */
+async function bundle (): Promise<string> {
+  const out = await build({
+    stdin: { contents: "export { PeerSession } from './protocols/call/session.ts'", resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    format: 'iife',
+    globalName: 'FF',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent'
+  })
+  return out.outputFiles[0].text
+}
+
+/** What a test reads of the two sides. */
+interface PairState {
+  states: [string, string]
+  ice: [string, string]
+  signalling: [string, string]
+  offers: number
+  lost: number
+  log: string[]
+}
+
+describe('call negotiation between two Chromium RTCPeerConnections', function () {
+  this.timeout(60_000)
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  let script: string
+  let server: Server
+  let origin: string
+
+  before(async () => {
+    script = await bundle()
+    browser = await launch()
+    // a page of its own origin, allowed the camera: Chromium gathers host candidates on every interface (loopback
+    // included) only for a page that may capture; any other gets the default route's, and this namespace has none
+    server = createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>sessions</title>') })
+    await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+
+  beforeEach(async () => {
+    context = await browser.newContext()
+    await context.grantPermissions(['camera', 'microphone'], { origin })
+    page = await context.newPage()
+    await page.goto(origin)
+    await page.addScriptTag({ content: script })
+    // two sessions: 'a' polite, 'b' impolite; each direction delivers in order, a task later, or loses what `lose` says
+    await page.evaluate((stallInterval) => {
+      const w = globalThis as any
+      w.losing = false
+      w.lost = 0
+      w.logs = []
+      const log = Object.assign((fmt: string, ...args: unknown[]) => { w.logs.push(`${fmt} ${args.map(String).join(' ')}`) }, { trace: () => {}, error: () => {}, enabled: false })
+      const sent: any[] = []
+      w.sent = sent
+      const link = (to: () => any) => (signal: any) => {
+        sent.push(signal)
+        if (w.losing === true && signal.candidate != null) { w.lost++; return }
+        setTimeout(() => { to().handle(signal) }, 0)
+      }
+      const side = (name: string, other: string, polite: boolean): any => new w.FF.PeerSession({
+        peerId: { toString: () => other },
+        polite,
+        RTCPeerConnection,
+        rtcConfiguration: {},
+        send: link(() => w[other]),
+        log,
+        stallInterval
+      })
+      w.a = side('a', 'b', true)
+      w.b = side('b', 'a', false)
+    }, 3_000)
+  })
+
+  afterEach(async () => {
+    await page.evaluate(() => { (globalThis as any).a.close(); (globalThis as any).b.close() }).catch(() => {})
+    await context.close()
+  })
+
+  after(async () => {
+    await browser?.close()
+    server?.close()
+  })
+
+  async function state (): Promise<PairState> {
+    return page.evaluate(() => {
+      const w = globalThis as any
+      return {
+        states: [w.a.state, w.b.state],
+        ice: [w.a.pc.iceConnectionState, w.b.pc.iceConnectionState],
+        signalling: [w.a.pc.signalingState, w.b.pc.signalingState],
+        offers: w.sent.filter((s: any) => s.description?.type === 'offer').length,
+        lost: w.lost,
+        log: [...w.logs, ...w.sent.filter((x: any) => x.candidate != null).map((x: any) => JSON.stringify(x.candidate))]
+      }
+    })
+  }
+
+  async function until (what: string, check: (s: PairState) => boolean, timeoutMs = 20_000): Promise<PairState> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const s = await state()
+      if (check(s)) { return s }
+      if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}; ${JSON.stringify(s)}`) }
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
+
+  /** The polite side sends a canvas's video: its negotiation starts the call. */
+  async function publish (): Promise<void> {
+    await page.evaluate(() => {
+      const canvas = document.createElement('canvas')
+      canvas.width = 64
+      canvas.height = 48
+      canvas.getContext('2d')?.fillRect(0, 0, 64, 48)
+      const track = canvas.captureStream(10).getVideoTracks()[0]
+      ;(globalThis as any).a.pc.addTrack(track)
+    })
+  }
+
+  it('a call comes up: Chromium trickles its candidates and both sides connect', async () => {
+    await publish()
+    const s = await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    expect(s.offers).to.equal(1)
+  })
+
+  it('every candidate of the first round lost: ICE stays \'new\', a stall look says the candidates again, and the call comes up without an ICE restart', async () => {
+    await page.evaluate(() => { (globalThis as any).losing = true })
+    await publish()
+    const done = await until('both sides hold both descriptions', s => s.signalling[0] === 'stable' && s.signalling[1] === 'stable' && s.offers === 1)
+    // what each side gathered is lost on the way: both have the other's description and none of its candidates
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const stuck = await state()
+    expect(stuck.lost, 'candidates lost').to.be.above(0)
+    expect(stuck.ice, 'no remote candidate: Chromium does not start checking').to.deep.equal(['new', 'new'])
+    expect(stuck.states).to.deep.equal(['calling', 'calling'])
+    await page.evaluate(() => { (globalThis as any).losing = false })
+    const up = await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    expect(up.offers, `one offer, no ICE restart: ${JSON.stringify(up.log)}`).to.equal(done.offers)
+  })
+})
