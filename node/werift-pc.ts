@@ -34,6 +34,13 @@ function loopbackOnly (): boolean {
 }
 
 /** A remote stream as session.ts expects it: an id, its tracks, and a 'removetrack' event. */
+/** werift's setParameters returns nothing; a browser's returns a promise, which the call waits on. */
+function promisedParameters (sender: any): any {
+  const set = sender?.setParameters?.bind(sender)
+  if (set != null) { sender.setParameters = async (params: unknown) => { set(params) } }
+  return sender
+}
+
 class RemoteStream extends EventTarget {
   constructor (readonly id: string, private readonly tracks: WeriftTrack[]) { super() }
   getTracks (): WeriftTrack[] { return [...this.tracks] }
@@ -91,10 +98,13 @@ export class NodeRTCPeerConnection extends WeriftPeerConnection {
   }
 
   override addTrack (track: WeriftTrack, ...streams: any[]): any {
-    const sender: any = super.addTrack(track, ...streams)
-    const set = sender.setParameters?.bind(sender)
-    if (set != null) { sender.setParameters = async (params: unknown) => { set(params) } }
-    return sender
+    return promisedParameters(super.addTrack(track, ...streams))
+  }
+
+  override addTransceiver (trackOrKind: any, options?: any): any {
+    const transceiver: any = super.addTransceiver(trackOrKind, options)
+    promisedParameters(transceiver.sender)
+    return transceiver
   }
 
   override async setRemoteDescription (description: any): Promise<void> {

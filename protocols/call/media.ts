@@ -40,7 +40,8 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
    * Send a local stream's tracks (the caller has told the other side what the stream is), or stop sending them.
    * A sender that already carries a track of the same kind gets the new track with `replaceTrack`: no renegotiation,
    * and the other side's track goes on (a device switch used to add two m-lines each time, and Chromium's encoder
-   * of the new video m-line never started: the others saw a black tile). Senders left over are removed.
+   * of the new video m-line never started: the others saw a black tile). Senders left over are removed. Each track
+   * we send has an m-line of its own, and so has each the other side sends.
    */
   setStream (kind: StreamKind, stream: MediaStream | null): void {
     const old = this.senders.get(kind) ?? []
@@ -49,7 +50,10 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
     for (const track of stream == null || this.closed ? [] : stream.getTracks()) {
       const i = free.findIndex(s => this.senderKinds.get(s) === track.kind)
       if (i < 0) {
-        const sender = this.init.pc.addTrack(track, stream!)
+        // a transceiver of its own, never addTrack: addTrack's transceiver is taken for the other side's m-line of
+        // the same kind when a colliding offer of ours is rolled back, and Chromium then leaves the track it
+        // receives there muted while it decodes (a tile that never plays; session-browser.spec)
+        const sender = this.init.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream!] }).sender
         this.senderKinds.set(sender, track.kind)
         kept.push(sender)
         continue

@@ -128,7 +128,9 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     }
     this.restarts++
     this.localCandidates = []
-    if (this.state !== 'calling') { this.setState('reconnecting') }
+    // a path that still works stays in use until the new one is found: ICE may never leave 'connected'
+    const broken = this.pc.iceConnectionState === 'disconnected' || this.pc.iceConnectionState === 'failed'
+    if (this.state !== 'calling' && broken) { this.setState('reconnecting') }
     this.pc.restartIce()
   }
 

@@ -14,10 +14,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
-/** protocols/call/session.ts as one script that sets `globalThis.FF.PeerSession`. */
+/** protocols/call/session.ts and media.ts as one script that sets `globalThis.FF.PeerSession` and `FF.PeerMedia`. */
 async function bundle (): Promise<string> {
   const out = await build({
-    stdin: { contents: "export { PeerSession } from './protocols/call/session.ts'", resolveDir: ROOT, loader: 'ts' },
+    stdin: { contents: "export { PeerSession } from './protocols/call/session.ts'\nexport { PeerMedia } from './protocols/call/media.ts'", resolveDir: ROOT, loader: 'ts' },
     bundle: true,
     format: 'iife',
     globalName: 'FF',
@@ -88,11 +88,13 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
       })
       w.a = side('a', 'b', true)
       w.b = side('b', 'a', false)
+      // what each side sends, as the call sends it (protocols/call/media.ts)
+      w.media = { a: new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log }), b: new w.FF.PeerMedia({ peerId: { toString: () => 'a' }, pc: w.b.pc, log }) }
     }, 3_000)
   })
 
   afterEach(async () => {
-    await page.evaluate(() => { (globalThis as any).a.close(); (globalThis as any).b.close() }).catch(() => {})
+    await page.evaluate(() => { const w = globalThis as any; w.media.a.close(); w.media.b.close(); w.a.close(); w.b.close() }).catch(() => {})
     await context.close()
   })
 
@@ -125,15 +127,39 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     }
   }
 
-  /** The polite side sends a canvas's video: its negotiation starts the call. */
-  async function publish (): Promise<void> {
-    await page.evaluate(() => {
-      const canvas = document.createElement('canvas')
-      canvas.width = 64
-      canvas.height = 48
-      canvas.getContext('2d')?.fillRect(0, 0, 64, 48)
-      const track = canvas.captureStream(10).getVideoTracks()[0]
-      ;(globalThis as any).a.pc.addTrack(track)
+  /** The sides named send a canvas's video each, as the call's camera, all in one task: their negotiations start the call. */
+  async function publish (...sides: Array<'a' | 'b'>): Promise<void> {
+    await page.evaluate((names) => {
+      for (const name of names.length > 0 ? names : ['a']) {
+        const canvas = document.createElement('canvas')
+        canvas.width = 64
+        canvas.height = 48
+        // a canvas gives a frame only when drawn: draw ten times a second
+        const g = canvas.getContext('2d')
+        let n = 0
+        setInterval(() => { if (g != null) { g.fillStyle = `hsl(${n++ * 36 % 360} 80% 50%)`; g.fillRect(0, 0, 64, 48) } }, 100)
+        ;(globalThis as any).media[name].setStream('camera', canvas.captureStream(10))
+      }
+    }, sides)
+  }
+
+  /** Whether each side's received video tracks are muted (what a tile shows: a muted track never plays). */
+  async function mutedReceived (): Promise<boolean[][]> {
+    return page.evaluate(() => ['a', 'b'].map(n => (globalThis as any)[n].pc.getTransceivers()
+      .filter((t: RTCRtpTransceiver) => t.receiver.track.kind === 'video' && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv'))
+      .map((t: RTCRtpTransceiver) => t.receiver.track.muted)))
+  }
+
+  /** Frames each side decoded from the other so far. */
+  async function decoded (): Promise<[number, number]> {
+    return page.evaluate(async () => {
+      const w = globalThis as any
+      const frames = async (pc: RTCPeerConnection): Promise<number> => {
+        let n = 0
+        ;(await pc.getStats()).forEach((s: any) => { if (s.type === 'inbound-rtp' && s.kind === 'video') { n += s.framesDecoded ?? 0 } })
+        return n
+      }
+      return [await frames(w.a.pc), await frames(w.b.pc)]
     })
   }
 
@@ -156,5 +182,33 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     await page.evaluate(() => { (globalThis as any).losing = false })
     const up = await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
     expect(up.offers, `one offer, no ICE restart: ${JSON.stringify(up.log)}`).to.equal(done.offers)
+  })
+
+  it('glare: both sides offer at once; the call comes up, video flows both ways, and neither received track stays muted', async () => {
+    await publish('a', 'b')
+    await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    const first = await decoded()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const later = await decoded()
+    expect(later[0], 'a decodes b').to.be.above(first[0])
+    expect(later[1], 'b decodes a').to.be.above(first[1])
+    // with addTrack, the polite side's rolled-back transceiver took the other's m-line, and Chromium left the track
+    // it received there muted while it decoded: the tile never played
+    expect(await mutedReceived()).to.deep.equal([[false], [false]])
+  })
+
+  it('both sides restart ICE at once (both saw the network change): the restarts collide, the call comes back, video flows on', async () => {
+    await publish('a', 'b')
+    await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    const offers = (await state()).offers
+    await page.evaluate(() => { (globalThis as any).a.restartIce(); (globalThis as any).b.restartIce() })
+    await until('both restarted', s => s.offers >= offers + 2)
+    await until('connected again', s => s.states[0] === 'connected' && s.states[1] === 'connected' && s.signalling[0] === 'stable' && s.signalling[1] === 'stable')
+    const first = await decoded()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const later = await decoded()
+    expect(later[0], 'a decodes b').to.be.above(first[0])
+    expect(later[1], 'b decodes a').to.be.above(first[1])
+    expect(await mutedReceived()).to.deep.equal([[false], [false]])
   })
 })
