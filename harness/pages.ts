@@ -78,6 +78,9 @@ export async function mediaDiagnosis (page: PageDriver, peerId: string): Promise
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
           video[s.mid ?? s.id] = { rx: s.framesReceived, dec: s.framesDecoded, drop: s.framesDropped, freezes: s.freezeCount, pli: s.pliCount, lost: s.packetsLost, bytes: s.bytesReceived, size: `${String(s.frameWidth)}x${String(s.frameHeight)}` }
         }
+        if (s.type === 'outbound-rtp' && s.kind === 'video') {
+          video[`out:${String(s.mid ?? s.id)}`] = { enc: s.framesEncoded, sent: s.framesSent, bytes: s.bytesSent, limit: s.qualityLimitationReason, active: s.active }
+        }
         if (s.type === 'local-candidate' || s.type === 'remote-candidate') { ice[s.type === 'local-candidate' ? 'local' : 'remote'].push(`${String(s.candidateType)}/${String(s.protocol)}`) }
       })
       const ufrag = (sdp?: string): string => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1] ?? '-'
@@ -87,9 +90,11 @@ export async function mediaDiagnosis (page: PageDriver, peerId: string): Promise
     const el = document.querySelector(`[data-testid=tile][data-peer-id="${id}"] video.camera`) as HTMLVideoElement | null
     const shown = el?.srcObject instanceof MediaStream ? el.srcObject.getVideoTracks().map(t => `${t.id.slice(0, 8)}:${t.readyState}${t.muted ? ':muted' : ''}`) : []
     const received = pc?.getReceivers().filter(r => r.track.kind === 'video').map(r => `${r.track.id.slice(0, 8)}:${r.track.readyState}${r.track.muted ? ':muted' : ''}`) ?? []
+    // each m-line: mid, direction (current), what is sent on it and what is received (muted or not)
+    const tx = pc?.getTransceivers().map(t => `${String(t.mid)}:${t.direction}(${String(t.currentDirection)}):${t.sender.track?.kind ?? '-'}>${t.receiver.track.kind}${t.receiver.track.muted ? ':muted' : ''}`) ?? []
     const box = el?.getBoundingClientRect()
     const element = el == null ? 'none' : { shown, received, box: `${Math.round(box!.x)},${Math.round(box!.y)} ${Math.round(box!.width)}x${Math.round(box!.height)}`, paused: el.paused, ready: el.readyState, time: el.currentTime }
-    return JSON.stringify({ member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, ice, video, element })
+    return JSON.stringify({ member: member != null, pc: pc == null ? 'none' : `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`, ice, tx, video, element })
   }, peerId))
 }
 

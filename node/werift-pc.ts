@@ -34,10 +34,17 @@ function loopbackOnly (): boolean {
 }
 
 /** A remote stream as session.ts expects it: an id, its tracks, and a 'removetrack' event. */
-/** werift's setParameters returns nothing; a browser's returns a promise, which the call waits on. */
+/**
+ * A werift sender in a browser's shape, once per sender: werift's setParameters returns nothing where a browser's
+ * returns a promise, which the call waits on; werift's setStreams takes an array where a browser's takes the streams.
+ */
 function promisedParameters (sender: any): any {
-  const set = sender?.setParameters?.bind(sender)
+  if (sender == null || sender.bridged === true) { return sender }
+  sender.bridged = true
+  const set = sender.setParameters?.bind(sender)
   if (set != null) { sender.setParameters = async (params: unknown) => { set(params) } }
+  const setStreams = sender.setStreams?.bind(sender)
+  if (setStreams != null) { sender.setStreams = (...streams: unknown[]) => { setStreams(streams.length === 1 && Array.isArray(streams[0]) ? streams[0] : streams) } }
   return sender
 }
 
@@ -105,6 +112,13 @@ export class NodeRTCPeerConnection extends WeriftPeerConnection {
     const transceiver: any = super.addTransceiver(trackOrKind, options)
     promisedParameters(transceiver.sender)
     return transceiver
+  }
+
+  /** Transceivers an offer made carry werift's own senders: bridged here, as the call may send on them. */
+  override getTransceivers (): any {
+    const transceivers: any[] = super.getTransceivers()
+    for (const t of transceivers) { promisedParameters(t.sender) }
+    return transceivers
   }
 
   override async setRemoteDescription (description: any): Promise<void> {

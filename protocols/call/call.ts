@@ -242,6 +242,8 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
 
   private onSignal (p: Participant, msg: Signal): void {
     if (msg.tracks.length > 0) { p.media.label(msg.tracks) }
+    // the other side says what it sends, and it is nothing: no offer of its own is coming, so ours need not wait
+    if (msg.state != null && msg.tracks.length === 0 && msg.description == null) { p.media.noOfferComing() }
     if (msg.state != null) {
       this.safeDispatchEvent('media-state', { detail: { peerId: p.peerId, mic: msg.state.mic, camera: msg.state.camera, screen: msg.state.screen } })
     }
@@ -287,11 +289,12 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
       rtcConfiguration: this.options.ice.configuration(),
       remoteSdp: sdp => withStartBitrate(sdp, this.options.startBitrate),
       send: (signal) => { channel.send(signal) },
+      onRemoteOffer: async () => { await p.media.takeOffered() },
       onTrack: (evt) => { p.media.onTrack(evt) },
       log: this.log,
       stallInterval: this.config.stallInterval
     })
-    const media = new PeerMedia({ peerId, pc: session.pc, log: this.log })
+    const media = new PeerMedia({ peerId, pc: session.pc, log: this.log, waitForOffer: session.polite })
     const p: Participant = { peerId, session, media, channel, inbound: new Set(), dropped }
     session.addEventListener('peer-state', (evt) => { this.safeDispatchEvent('peer-state', { detail: evt.detail }) })
     media.addEventListener('track', (evt) => { this.safeDispatchEvent('track', { detail: evt.detail }) })

@@ -66,3 +66,11 @@ export const HOLD_RESOLUTION_MS = 6_000
 
 /** A room id on the wire: 16 bytes of HKDF output (protocols/room-key). */
 export const ROOM_ID_LENGTH = 16
+/**
+ * How long the polite side of a new call waits for the other side's offer before it offers what it sends itself, in
+ * ms. Both sides start sending at once; if both offered, the polite side's offer would be rolled back, and a browser
+ * mishandles what it rolled back (Chromium: a received track left muted; a next offer refused for a header extension
+ * id collision). Waiting, the polite side's answer carries its media on the offered m-lines. The other side offers at
+ * once whenever it sends anything; this wait only delays a call in which it sends nothing.
+ */
+export const POLITE_OFFER_WAIT = 1_000

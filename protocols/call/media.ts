@@ -5,7 +5,8 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { videoBudgetFor, videoParameters, sameBudget } from './budget.ts'
-import { HOLD_RESOLUTION_MS, MAX_TRACK_LABELS } from './constants.ts'
+import { HOLD_RESOLUTION_MS, MAX_TRACK_LABELS, POLITE_OFFER_WAIT } from './constants.ts'
+import { offeredDirection } from './sdp.ts'
 import type { VideoBudget } from './budget.ts'
 import type { CallEvents, StreamKind, TrackKind } from './index.ts'
 import type { TrackInfo } from './pb/call.ts'
@@ -17,6 +18,12 @@ export interface PeerMediaInit {
   peerId: PeerId
   pc: RTCPeerConnection
   log: Logger
+  /**
+   * The polite side of a new call: what it sends waits for the other side's offer (`takeOffered`), or at most
+   * `offerWait` ms (POLITE_OFFER_WAIT), before it is offered.
+   */
+  waitForOffer?: boolean
+  offerWait?: number
 }
 
 export class PeerMedia extends TypedEventEmitter<MediaEvents> {
@@ -24,16 +31,25 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
   private readonly senders = new Map<StreamKind, RTCRtpSender[]>()
   /** What each of our senders sends ('audio' or 'video'), also while it has no track. */
   private readonly senderKinds = new Map<RTCRtpSender, string>()
+  /** The stream each kind of ours is sent as (its id is how the other side tells our streams apart). */
+  private readonly streams = new Map<StreamKind, MediaStream>()
   private readonly remoteKinds = new Map<string, StreamKind>()
   private readonly unlabelled: RTCTrackEvent[] = []
   private budget: VideoBudget = videoBudgetFor(2)
   private holdUntil = 0
   private holdTimer?: ReturnType<typeof setTimeout>
+  /** While the polite side waits for the first offer: what it will send, by kind. */
+  private waiting?: Map<StreamKind, MediaStream | null>
+  private waitTimer?: ReturnType<typeof setTimeout>
   private closed = false
 
   constructor (init: PeerMediaInit) {
     super()
     this.init = init
+    if (init.waitForOffer === true) {
+      this.waiting = new Map()
+      this.waitTimer = setTimeout(() => { this.stopWaiting() }, init.offerWait ?? POLITE_OFFER_WAIT)
+    }
   }
 
   /**
@@ -44,6 +60,10 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
    * we send has an m-line of its own, and so has each the other side sends.
    */
   setStream (kind: StreamKind, stream: MediaStream | null): void {
+    if (this.waiting != null) {
+      this.waiting.set(kind, stream)
+      return
+    }
     const old = this.senders.get(kind) ?? []
     const free = stream == null || this.closed ? [] : [...old]
     const kept: RTCRtpSender[] = []
@@ -74,14 +94,85 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
     }
     if (kept.length === 0) {
       this.senders.delete(kind)
+      this.streams.delete(kind)
       return
     }
     this.senders.set(kind, kept)
-    if (kind === 'camera' && this.holdUntil === 0) {
+    this.streams.set(kind, stream!)
+    this.startHold()
+    this.applyVideoParams(kind)
+  }
+
+  /**
+   * The other side's offer was just applied and our answer comes next. Waiting for it (the polite side of a new call),
+   * each track we send takes an m-line of its kind the offer brought that carries nothing of ours and that the other
+   * side receives on, so the answer carries it: one round for both directions, and no rollback. A track that finds
+   * none gets a transceiver of its own, offered once the answer is given.
+   */
+  async takeOffered (): Promise<void> {
+    const pc = this.init.pc
+    if (this.closed || this.waiting == null || pc.signalingState !== 'have-remote-offer') { return }
+    const wanted = this.waiting
+    this.endWait()
+    const remote = pc.remoteDescription?.sdp ?? ''
+    const free = pc.getTransceivers().filter(t => t.mid != null && t.sender.track == null && !isStopped(t) &&
+      t.direction === 'recvonly' && receives(offeredDirection(remote, t.mid)))
+    const moves: Array<Promise<void>> = []
+    for (const [kind, stream] of wanted) {
+      if (stream == null) { continue }
+      const senders: RTCRtpSender[] = []
+      for (const track of stream.getTracks()) {
+        const j = free.findIndex(f => kindOf(f) === track.kind)
+        try {
+          let sender: RTCRtpSender
+          if (j >= 0) {
+            const [offered] = free.splice(j, 1)
+            offered.direction = 'sendrecv'
+            offered.sender.setStreams(stream)
+            moves.push(offered.sender.replaceTrack(track))
+            sender = offered.sender
+          } else {
+            sender = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] }).sender
+          }
+          this.senderKinds.set(sender, track.kind)
+          senders.push(sender)
+        } catch (err: any) {
+          this.init.log('sending our %s track to %p on an offered m-line failed - %e', track.kind, this.init.peerId, err)
+        }
+      }
+      if (senders.length > 0) {
+        this.senders.set(kind, senders)
+        this.streams.set(kind, stream)
+      }
+    }
+    await Promise.all(moves).catch((err: any) => { this.init.log('a track to %p did not go onto its m-line - %e', this.init.peerId, err) })
+    this.startHold()
+    for (const kind of this.senders.keys()) { this.applyVideoParams(kind) }
+  }
+
+  /** The other side sends nothing, so it makes no offer: if we wait for one, offer what we send now. */
+  noOfferComing (): void {
+    if (this.waiting != null) { this.stopWaiting() }
+  }
+
+  /** No offer came in time: offer what we send ourselves. */
+  private stopWaiting (): void {
+    const wanted = this.waiting
+    this.endWait()
+    if (wanted == null || this.closed) { return }
+    for (const [kind, stream] of wanted) { this.setStream(kind, stream) }
+  }
+
+  private endWait (): void {
+    this.waiting = undefined
+    clearTimeout(this.waitTimer)
+  }
+
+  private startHold (): void {
+    if (this.senders.has('camera') && this.holdUntil === 0) {
       this.holdUntil = Date.now() + HOLD_RESOLUTION_MS
       this.holdTimer = setTimeout(() => { this.applyVideoParams('camera') }, HOLD_RESOLUTION_MS)
     }
-    this.applyVideoParams(kind)
   }
 
   /** Set by the call from the number of people in it (`videoBudgetFor`). */
@@ -122,10 +213,12 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
 
   close (): void {
     this.closed = true
+    this.endWait()
     clearTimeout(this.holdTimer)
     this.unlabelled.length = 0
     this.senders.clear()
     this.senderKinds.clear()
+    this.streams.clear()
   }
 
   private applyVideoParams (kind: StreamKind): void {
@@ -138,4 +231,18 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
       })
     }
   }
+}
+
+/** 'audio' or 'video': a browser's receiver always has its track; werift's transceiver says its kind. */
+function kindOf (t: RTCRtpTransceiver): string | undefined {
+  return (t.receiver.track as MediaStreamTrack | null | undefined)?.kind ?? (t as { kind?: string }).kind
+}
+
+function isStopped (t: RTCRtpTransceiver): boolean {
+  return (t as { stopped?: boolean }).stopped === true || t.currentDirection === 'stopped' || t.direction === 'stopped'
+}
+
+/** Whether the side that offered `direction` receives on that m-line. */
+function receives (direction: string): boolean {
+  return direction === 'sendrecv' || direction === 'recvonly'
 }

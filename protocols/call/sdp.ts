@@ -36,3 +36,13 @@ export function withStartBitrate (sdp: string, kbps: number): string {
 export function originOf (sdp: string): string {
   return /^o=(.*)$/m.exec(sdp)?.[1]?.trim() ?? ''
 }
+
+/** The direction the SDP `sdp` gives its m-section `mid`, as its sender sees it ('sendrecv' when it says none). */
+export function offeredDirection (sdp: string, mid: string): string {
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const lines = section.split(/\r?\n/).map(l => l.trim())
+    if (!lines.includes(`a=mid:${mid}`)) { continue }
+    return lines.find(l => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l))?.slice(2) ?? 'sendrecv'
+  }
+  return 'inactive'
+}

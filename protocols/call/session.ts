@@ -32,6 +32,8 @@ export interface SessionInit {
   send(signal: Signal): void
   /** Every remote description goes through this before it is applied (the call adds its start bitrate). */
   remoteSdp?(sdp: string): string
+  /** The other side's offer was applied and our answer comes next: what we send may move onto its m-lines. */
+  onRemoteOffer?(): Promise<void>
   /** A remote track arrived (RTCPeerConnection's `track` event). */
   onTrack?(evt: RTCTrackEvent): void
   log: Logger
@@ -73,7 +75,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     this.peerId = init.peerId
     this.polite = init.polite
     this.pc = new init.RTCPeerConnection(init.rtcConfiguration)
-    this.pc.onnegotiationneeded = () => { void this.negotiate() }
+    // an offer being made covers what asked for it; what it missed is offered once it is answered (negotiateIfNeeded)
+    this.pc.onnegotiationneeded = () => { if (!this.makingOffer) { void this.negotiate() } }
     this.pc.onicecandidate = ({ candidate }) => { this.onLocalCandidate(candidate) }
     this.pc.ontrack = (evt) => { if (!this.closed) { init.onTrack?.(evt) } }
     this.pc.oniceconnectionstatechange = () => { this.onIceState() }
@@ -235,9 +238,24 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     this.pendingCandidates = []
     for (const c of pending) { await this.addCandidate(c) }
     if (type === 'offer') {
+      // whatever goes wrong there, the answer goes
+      await this.init.onRemoteOffer?.().catch((err: any) => { this.init.log('our media for the answer to %p - %e', this.peerId, err) })
       await this.pc.setLocalDescription()
       this.sendLocalDescription()
     }
+    this.negotiateIfNeeded()
+  }
+
+  /**
+   * Back to 'stable' with something of ours not negotiated yet: offer it. Chromium does not fire negotiationneeded
+   * again for a transceiver of ours whose offer was rolled back by the other side's colliding offer (seen between
+   * Firefox and Chromium: Chromium answered Firefox's offer and never offered its own camera and microphone, whose
+   * transceivers stayed without a mid for the whole call; firefox.spec).
+   */
+  private negotiateIfNeeded (): void {
+    if (this.closed || this.makingOffer || this.pc.signalingState !== 'stable' || !notNegotiated(this.pc)) { return }
+    this.init.log('something of ours is not negotiated with %p yet: offering it', this.peerId)
+    void this.negotiate()
   }
 
   private remember (origin: string, type: 'offer' | 'answer'): void {
@@ -292,6 +310,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       this.init.log('our offer to %p is not answered yet: sending it again', this.peerId)
       this.sendLocalDescription()
       this.sendLocalCandidates()
+    } else if (this.pc.signalingState === 'stable' && notNegotiated(this.pc)) {
+      this.negotiateIfNeeded()
     } else if (this.state === 'calling' && this.pc.signalingState === 'stable' && this.pc.remoteDescription != null && this.pc.iceConnectionState === 'new') {
       this.stalls++
       if (this.stalls >= STALLS_BEFORE_RESTART + (this.polite ? 1 : 0)) {
@@ -304,4 +324,18 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       }
     }
   }
+}
+
+/**
+ * Whether a connection holds something of ours that no negotiation has covered: a transceiver never negotiated (no
+ * mid) that is meant to carry media, or one that still sends by the last negotiation after we stopped sending on it.
+ * (The direction the other side answered may differ from ours for good: only these two say an offer is due.)
+ */
+export function notNegotiated (pc: RTCPeerConnection): boolean {
+  return pc.getTransceivers().some(t => {
+    if ((t as { stopped?: boolean }).stopped === true || t.currentDirection === 'stopped') { return false }
+    if (t.mid == null) { return t.direction !== 'inactive' && t.direction !== 'stopped' }
+    const sends = (d: string | null): boolean => d === 'sendrecv' || d === 'sendonly'
+    return sends(t.currentDirection) && !sends(t.direction)
+  })
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 import { dismiss, driver, launch, participant } from '../../harness/browser.ts'
 import { dismissFirefox, firefoxParticipant, launchFirefox } from '../../harness/firefox.ts'
-import { join as joinAs, pageHealth, pagePeerId, say, tileSelector, waitForChat, waitForInbound, waitForVideo } from '../../harness/pages.ts'
+import { join as joinAs, mediaDiagnosis, pageHealth, pagePeerId, say, tileSelector, waitForChat, waitForInbound, waitForVideo } from '../../harness/pages.ts'
 import { cleanup, newRoomKey, startRelay } from '../../harness/procs.ts'
 import type { Participant } from '../../harness/browser.ts'
 import type { FirefoxParticipant } from '../../harness/firefox.ts'
@@ -21,7 +21,10 @@ interface Person { name: string, page: PageDriver, id: string, logs: string[] }
 /** `a` sees and hears `b`: b's tile, its camera video playing with frames advancing, and b's audio and video bytes growing. */
 async function seesAndHears (a: Person, b: Person): Promise<void> {
   await a.page.waitFor(tileSelector(b.id), { timeout: 45_000 })
-  await waitForVideo(a.page, b.id, 45_000)
+  await waitForVideo(a.page, b.id, 45_000).catch(async (err: Error) => {
+    // the sender's own view of the same call: does it send on the m-line the receiver listens to?
+    throw new Error(`${err.message}; ${b.name}'s side: ${await mediaDiagnosis(b.page, a.id)}`)
+  })
   await waitForInbound(a.page, b.id, 'video')
   await waitForInbound(a.page, b.id, 'audio')
 }

@@ -72,9 +72,11 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
       const log = Object.assign((fmt: string, ...args: unknown[]) => { w.logs.push(`${fmt} ${args.map(String).join(' ')}`) }, { trace: () => {}, error: () => {}, enabled: false })
       const sent: any[] = []
       w.sent = sent
+      w.held = []
       const link = (to: () => any) => (signal: any) => {
         sent.push(signal)
         if (w.losing === true && signal.candidate != null) { w.lost++; return }
+        if (w.holding === true) { w.held.push(() => { to().handle(signal) }); return }
         setTimeout(() => { to().handle(signal) }, 0)
       }
       const side = (name: string, other: string, polite: boolean): any => new w.FF.PeerSession({
@@ -84,12 +86,14 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
         rtcConfiguration: {},
         send: link(() => w[other]),
         log,
-        stallInterval
+        stallInterval,
+        // as the call wires them (protocols/call/call.ts)
+        onRemoteOffer: async () => { await w.media[name].takeOffered() }
       })
       w.a = side('a', 'b', true)
       w.b = side('b', 'a', false)
       // what each side sends, as the call sends it (protocols/call/media.ts)
-      w.media = { a: new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log }), b: new w.FF.PeerMedia({ peerId: { toString: () => 'a' }, pc: w.b.pc, log }) }
+      w.media = { a: new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log, waitForOffer: true }), b: new w.FF.PeerMedia({ peerId: { toString: () => 'a' }, pc: w.b.pc, log }) }
     }, 3_000)
   })
 
@@ -184,7 +188,21 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     expect(up.offers, `one offer, no ICE restart: ${JSON.stringify(up.log)}`).to.equal(done.offers)
   })
 
-  it('glare: both sides offer at once; the call comes up, video flows both ways, and neither received track stays muted', async () => {
+  it('both sides start sending at once: the polite side waits for the offer and its answer carries its camera (one round)', async () => {
+    await publish('a', 'b')
+    await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    const first = await decoded()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const later = await decoded()
+    expect(later[0], 'a decodes b').to.be.above(first[0])
+    expect(later[1], 'b decodes a').to.be.above(first[1])
+    const s = await state()
+    expect(s.offers, 'offers').to.equal(1)
+  })
+
+  it('glare: both sides offer at once (the polite side not waiting); the call comes up, video flows both ways, and neither received track stays muted', async () => {
+    // as when both start a screen share at once, later in a call
+    await page.evaluate(() => { const w = globalThis as any; w.media.a.close(); w.media.a = new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log: Object.assign(() => {}, { trace: () => {}, error: () => {} }) }) })
     await publish('a', 'b')
     await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
     const first = await decoded()
@@ -210,5 +228,58 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     expect(later[0], 'a decodes b').to.be.above(first[0])
     expect(later[1], 'b decodes a').to.be.above(first[1])
     expect(await mutedReceived()).to.deep.equal([[false], [false]])
+  })
+
+  /** b's offer reaches a as a starts sending: in the very task, or while a applies it. */
+  async function otherOfferFirst (when: 'task' | 'have-remote-offer'): Promise<void> {
+    // b's offer is held on its way, then handed to a as a starts sending: a's answer takes b's video m-line for a's
+    // camera (PeerMedia.takeOffered); an offer of a's own would be a second round, and after a rollback Chromium's
+    // next offer can fail outright (firefox.spec under load)
+    await page.evaluate((w) => { (globalThis as any).holding = true; (globalThis as any).when = w }, when)
+    await publish('b')
+    await until('b\'s offer on its way', s => s.offers === 1)
+    await page.evaluate(() => {
+      const w = globalThis as any
+      w.holding = false
+      const canvas = document.createElement('canvas')
+      const g = canvas.getContext('2d')
+      let n = 0
+      setInterval(() => { if (g != null) { g.fillStyle = `hsl(${n++ * 36 % 360} 80% 50%)`; g.fillRect(0, 0, 64, 48) } }, 100)
+      const send = (): void => { w.media.a.setStream('camera', canvas.captureStream(10)) }
+      if (w.when === 'have-remote-offer') {
+        w.a.pc.addEventListener('signalingstatechange', () => { if (w.a.pc.signalingState === 'have-remote-offer' && w.media.a.sent !== true) { w.media.a.sent = true; send() } })
+      } else {
+        send()
+      }
+      for (const deliver of w.held.splice(0)) { deliver() }
+    })
+    await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
+    const unnegotiated = async (): Promise<number> => page.evaluate(() => (globalThis as any).a.pc.getTransceivers().filter((t: RTCRtpTransceiver) => t.mid == null && t.direction !== 'stopped').length)
+    const decodedBoth = async (): Promise<boolean> => {
+      const first = await decoded()
+      await new Promise(resolve => setTimeout(resolve, 1_000))
+      const later = await decoded()
+      return later[0] > first[0] && later[1] > first[1]
+    }
+    const deadline = Date.now() + 15_000
+    while (!(await decodedBoth()) && Date.now() < deadline) { /* look again */ }
+    expect(await unnegotiated(), `a's transceivers without a mid: ${JSON.stringify((await state()).log)}`).to.equal(0)
+    // one offer (b's) and a's answer: a needs no offer of its own, and no m-line beside b's of the same kind
+    const tx = await page.evaluate(() => ['a', 'b'].map(n => (globalThis as any)[n].pc.getTransceivers().map((t: RTCRtpTransceiver) => `${String(t.mid)}:${t.direction}/${String(t.currentDirection)}:${t.sender.track?.kind ?? '-'}`)))
+    expect((await state()).offers, `offers; a's and b's transceivers ${JSON.stringify(tx)}; ${JSON.stringify((await state()).log.filter(l => !l.startsWith('{')))}`).to.equal(1)
+    expect(await page.evaluate(() => (globalThis as any).a.pc.getTransceivers().filter((t: RTCRtpTransceiver) => t.currentDirection !== 'stopped' && t.mid != null).length), 'a\'s m-lines').to.equal(1)
+    const first = await decoded()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const later = await decoded()
+    expect(later[0], 'a decodes b').to.be.above(first[0])
+    expect(later[1], 'b decodes a').to.be.above(first[1])
+  }
+
+  it('the other side\'s offer comes in the task where we start sending: our answer carries what we send, on its m-lines', async () => {
+    await otherOfferFirst('task')
+  })
+
+  it('we start sending while the other side\'s offer is being applied: our answer carries what we send, on its m-lines', async () => {
+    await otherOfferFirst('have-remote-offer')
   })
 })

@@ -3,7 +3,7 @@
  */
 import { expect } from 'aegir/chai'
 import { MESH_VIDEO_BUDGET, videoBudgetFor, videoParameters } from '../../protocols/call/budget.ts'
-import { originOf, withStartBitrate } from '../../protocols/call/sdp.ts'
+import { offeredDirection, originOf, withStartBitrate } from '../../protocols/call/sdp.ts'
 
 /** The shape of a browser's offer: audio with fmtp, video codecs with and without fmtp, rtx, red and ulpfec. */
 const OFFER = [
@@ -77,5 +77,16 @@ describe('call SDP and video budget', () => {
     const screen = videoParameters({ encodings: [{}] } as any, 'screen', budget, false)
     expect(screen.degradationPreference).to.equal('maintain-resolution')
     expect(screen.encodings[0].maxBitrate).to.equal(undefined)
+  })
+
+  it('offeredDirection reads the direction of the m-section with a mid, sendrecv when it says none', () => {
+    const sdp = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=sendrecv', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:1', 'a=recvonly',
+      'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:10', 'a=inactive', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:v2', ''].join('\r\n')
+    expect(offeredDirection(sdp, '0')).to.equal('sendrecv')
+    expect(offeredDirection(sdp, '1')).to.equal('recvonly')
+    expect(offeredDirection(sdp, '10'), 'not a prefix match').to.equal('inactive')
+    expect(offeredDirection(sdp, 'v2')).to.equal('sendrecv')
+    expect(offeredDirection(sdp, '7'), 'no such m-section').to.equal('inactive')
+    expect(offeredDirection(OFFER, '0'), 'no mids at all').to.equal('inactive')
   })
 })
