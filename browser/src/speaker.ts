@@ -3,6 +3,7 @@
  * totalAudioEnergy / totalSamplesDuration (every sample counts, not just the last packet's level), held for
  * SPEAKING_HOLD so that the highlight follows a conversation without flickering.
  */
+import { receiving } from '../../protocols/call/index.ts'
 import type { Call } from '../../protocols/call/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -36,7 +37,8 @@ export class SpeakerMeter {
     for (const peerId of members) {
       const key = peerId.toString()
       present.add(key)
-      const receiver = call.peerConnection(peerId)?.getReceivers().find(r => r.track.kind === 'audio' && r.track.readyState === 'live')
+      const pc = call.peerConnection(peerId)
+      const receiver = pc != null ? receiving(pc, 'audio')[0] : undefined
       if (receiver == null) { this.speech.delete(key); continue }
       let energy = 0
       let seconds = 0

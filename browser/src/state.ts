@@ -9,6 +9,7 @@
  * everyone sees and hears what this person's controls say.
  */
 import { TypedEventEmitter } from 'main-event'
+import { receiving } from '../../protocols/call/index.ts'
 import { generateRoomKey, normaliseRoomKey, parseRoomKey } from '../../protocols/room-key/index.ts'
 import { loadIdentity } from './identity.ts'
 import { bootstrapAddrs, setLinkRoom } from './link.ts'
@@ -240,9 +241,8 @@ export class AppState extends TypedEventEmitter<AppEvents> {
     const tracks: MediaStreamTrack[] = this.media.micOn ? this.media.stream?.getAudioTracks() ?? [] : []
     for (const p of this.participants.values()) {
       if (p.mic === false) { continue }
-      for (const r of this.call?.peerConnection(p.peerId)?.getReceivers() ?? []) {
-        if (r.track?.kind === 'audio' && r.track.readyState === 'live') { tracks.push(r.track) }
-      }
+      const pc = this.call?.peerConnection(p.peerId)
+      for (const r of pc != null ? receiving(pc, 'audio') : []) { tracks.push(r.track) }
     }
     return tracks
   }

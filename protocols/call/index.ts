@@ -19,6 +19,7 @@ export { CallEndedError, InvalidCallMessageError, NoCallError } from './errors.t
 export { MESH_VIDEO_BUDGET, videoBudgetFor } from './budget.ts'
 export type { VideoBudget } from './budget.ts'
 export { withStartBitrate } from './sdp.ts'
+export { receiving } from './media.ts'
 export { classifyPath, pathLabel, pathDetail } from './stats.ts'
 export type { CandidateInfo, CandidateType, MediaRoute } from './stats.ts'
 

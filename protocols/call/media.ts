@@ -233,6 +233,17 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
   }
 }
 
+/**
+ * The receivers of `kind` on which the other side sends, by the last negotiation: a connection also has a receiver on
+ * each m-line of ours, which never gets anything (each side's media has its own m-lines unless an answer took the
+ * offer's), so the first receiver of a kind may be a silent one.
+ */
+export function receiving (pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpReceiver[] {
+  return pc.getTransceivers()
+    .filter(t => kindOf(t) === kind && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && t.receiver.track?.readyState === 'live')
+    .map(t => t.receiver)
+}
+
 /** 'audio' or 'video': a browser's receiver always has its track; werift's transceiver says its kind. */
 function kindOf (t: RTCRtpTransceiver): string | undefined {
   return (t.receiver.track as MediaStreamTrack | null | undefined)?.kind ?? (t as { kind?: string }).kind

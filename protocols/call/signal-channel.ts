@@ -9,6 +9,7 @@
  * streams' signals may be read out of order. Once closed (hang-up, bye, the member left), a channel never opens again.
  */
 import { pbStream } from '@libp2p/utils'
+import { raceSignal } from '../util/abort.ts'
 import { Backoff } from '../util/backoff.ts'
 import { CALL_PROTOCOL, REOPEN_INITIAL_BACKOFF, REOPEN_MAX_BACKOFF } from './constants.ts'
 import { CallEndedError } from './errors.ts'
@@ -16,7 +17,7 @@ import { HelloCodec, SignalCodec } from './messages.ts'
 import type { Signal } from './pb/call.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { ProtobufMessageStream } from '@libp2p/utils'
+import type { ProtobufMessageStream, ProtobufStream } from '@libp2p/utils'
 
 export interface SignalChannelInit {
   peerId: PeerId
@@ -115,6 +116,36 @@ export class SignalChannel {
     return conns.find(c => c.limits == null) ?? conns[0]
   }
 
+  /** Open our stream on `connection` and write the hello; a stream that does not open must not outlast `signal`. */
+  private async hello (connection: Connection, signal: AbortSignal): Promise<{ stream: Stream, pb: ProtobufStream<Stream> }> {
+    const opening = connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const stream = await raceSignal(opening, signal).catch((err: any) => {
+      opening.then(s => { s.abort(err) }, () => {})
+      throw err
+    })
+    const pb = pbStream(stream, { maxDataLength: this.init.maxMessageSize })
+    try {
+      await raceSignal(pb.write({ roomId: new Uint8Array(this.init.roomId) }, HelloCodec, { signal }), signal)
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+    return { stream, pb }
+  }
+
+  /**
+   * A direct connection on which our stream did not open within the deadline, or failed to open, is dead for the
+   * call: seen in browser.spec, a WebRTC connection between two pages stayed 'open' while every stream opened on it
+   * timed out or failed, and since a direct connection is preferred, signalling never left it (both offers unanswered
+   * for the whole call). It is closed, so the next open takes the relayed connection and the direct-connection
+   * service dials a new one, to which signalling moves (`upgrade`). A relayed connection is left to libp2p.
+   */
+  private dropDead (connection: Connection, err: any): void {
+    if (this.closed || connection.limits != null || connection.status !== 'open') { return }
+    this.init.log('no stream opens on the direct connection to %p: closing it - %e', this.init.peerId, err)
+    connection.abort(err instanceof Error ? err : new Error('no stream opens on it'))
+  }
+
   /** The stream we wrote on ended without us closing it: reopen, and resync on the new one. */
   private onStreamLost (stream: Stream): void {
     if (this.stream !== stream) { return }
@@ -130,14 +161,11 @@ export class SignalChannel {
   private async open (): Promise<void> {
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.openTimeout)])
     const connection = this.bestConnection() ?? await this.init.connectionManager.openConnection(this.init.peerId, { signal })
-    const stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
-    const pb = pbStream(stream, { maxDataLength: this.init.maxMessageSize })
-    try {
-      await pb.write({ roomId: new Uint8Array(this.init.roomId) }, HelloCodec, { signal })
-    } catch (err: any) {
-      stream.abort(err)
+    const { stream, pb } = await this.hello(connection, signal).catch((err: any) => {
+      // past the deadline, or failed with a bare event (a data channel that never opened): not a refusal by the peer
+      if (signal.aborted || !(err instanceof Error)) { this.dropDead(connection, err) }
       throw err
-    }
+    })
     if (this.closed) {
       stream.abort(new CallEndedError('signalling closed'))
       return

@@ -45,6 +45,17 @@ async function waitForChat (page: Page, text: string, timeoutMs = 20_000): Promi
   return (await chatTexts(page)).find(m => m.text === text)!
 }
 
+/** A page's view of one peer, for a failed test: its tile's state, and its connections to it with their streams. */
+async function peerView (page: Page, id: string): Promise<string> {
+  return page.evaluate((id) => {
+    const ff = (globalThis as any).freeflow
+    const state = document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.getAttribute('data-state')
+    const conns = (ff?.node?.getConnections() ?? []).filter((c: any) => c.remotePeer.toString() === id)
+    const described = conns.map((c: any) => `${String(c.remoteAddr)} ${String(c.status)}${c.limits != null ? ' limited' : ''} [${c.streams.map((st: any) => `${String(st.protocol)}:${String(st.status)}`).join(',')}]`)
+    return JSON.stringify({ state, conns: described })
+  }, id).catch((e: Error) => `not read: ${e.message}`)
+}
+
 describe('video calls in the browser', function () {
   this.timeout(180_000)
   let relay: RelayProc
@@ -129,7 +140,9 @@ describe('video calls in the browser', function () {
       const term = p.page.locator(`[data-testid=tile][data-peer-id="${terminalId}"]`)
       await term.waitFor({ timeout: 45_000 })
       expect(await term.getAttribute('data-name')).to.equal('Term')
-      await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.getAttribute('data-state') === 'no-call', terminalId, { timeout: 20_000 })
+      const termId = terminalId
+      await p.page.waitForFunction((id) => document.querySelector(`[data-testid=tile][data-peer-id="${id}"]`)?.getAttribute('data-state') === 'no-call', termId, { timeout: 20_000 })
+        .catch(async (err: Error) => { throw new Error(`${err.message}; page ${i}'s view of the terminal peer: ${await peerView(p.page, termId)}`) })
       expect((await tilePeerIds(p.page)).sort()).to.deep.equal([...ids.filter((_, j) => j !== i), terminalId].sort())
       // the participant list follows the same state as the tiles: everyone, this person included
       await p.page.waitForFunction(() => document.querySelectorAll('[data-testid=participant]').length === 4, undefined, { timeout: 10_000 })
