@@ -93,6 +93,16 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
       w.a = side('a', 'b', true)
       w.b = side('b', 'a', false)
       // what each side sends, as the call sends it (protocols/call/media.ts)
+      // a canvas's video, drawn ten times a second (a canvas gives a frame only when drawn)
+      w.canvasStream = (): MediaStream => {
+        const canvas = document.createElement('canvas')
+        canvas.width = 64
+        canvas.height = 48
+        const g = canvas.getContext('2d')
+        let n = 0
+        setInterval(() => { if (g != null) { g.fillStyle = `hsl(${n++ * 36 % 360} 80% 50%)`; g.fillRect(0, 0, 64, 48) } }, 100)
+        return canvas.captureStream(10)
+      }
       w.media = { a: new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log, waitForOffer: true }), b: new w.FF.PeerMedia({ peerId: { toString: () => 'a' }, pc: w.b.pc, log }) }
     }, 3_000)
   })
@@ -134,16 +144,8 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
   /** The sides named send a canvas's video each, as the call's camera, all in one task: their negotiations start the call. */
   async function publish (...sides: Array<'a' | 'b'>): Promise<void> {
     await page.evaluate((names) => {
-      for (const name of names.length > 0 ? names : ['a']) {
-        const canvas = document.createElement('canvas')
-        canvas.width = 64
-        canvas.height = 48
-        // a canvas gives a frame only when drawn: draw ten times a second
-        const g = canvas.getContext('2d')
-        let n = 0
-        setInterval(() => { if (g != null) { g.fillStyle = `hsl(${n++ * 36 % 360} 80% 50%)`; g.fillRect(0, 0, 64, 48) } }, 100)
-        ;(globalThis as any).media[name].setStream('camera', canvas.captureStream(10))
-      }
+      const w = globalThis as any
+      for (const name of names.length > 0 ? names : ['a']) { w.media[name].setStream('camera', w.canvasStream()) }
     }, sides)
   }
 
@@ -165,6 +167,15 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
       }
       return [await frames(w.a.pc), await frames(w.b.pc)]
     })
+  }
+
+  /** Each side decodes more of the other's frames over 1.5 s. */
+  async function videoFlowsBothWays (): Promise<void> {
+    const first = await decoded()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const later = await decoded()
+    expect(later[0], 'a decodes b').to.be.above(first[0])
+    expect(later[1], 'b decodes a').to.be.above(first[1])
   }
 
   it('a call comes up: Chromium trickles its candidates and both sides connect', async () => {
@@ -191,11 +202,7 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
   it('both sides start sending at once: the polite side waits for the offer and its answer carries its camera (one round)', async () => {
     await publish('a', 'b')
     await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
-    const first = await decoded()
-    await new Promise(resolve => setTimeout(resolve, 1_500))
-    const later = await decoded()
-    expect(later[0], 'a decodes b').to.be.above(first[0])
-    expect(later[1], 'b decodes a').to.be.above(first[1])
+    await videoFlowsBothWays()
     const s = await state()
     expect(s.offers, 'offers').to.equal(1)
   })
@@ -205,11 +212,7 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     await page.evaluate(() => { const w = globalThis as any; w.media.a.close(); w.media.a = new w.FF.PeerMedia({ peerId: { toString: () => 'b' }, pc: w.a.pc, log: Object.assign(() => {}, { trace: () => {}, error: () => {} }) }) })
     await publish('a', 'b')
     await until('connected', s => s.states[0] === 'connected' && s.states[1] === 'connected')
-    const first = await decoded()
-    await new Promise(resolve => setTimeout(resolve, 1_500))
-    const later = await decoded()
-    expect(later[0], 'a decodes b').to.be.above(first[0])
-    expect(later[1], 'b decodes a').to.be.above(first[1])
+    await videoFlowsBothWays()
     // with addTrack, the polite side's rolled-back transceiver took the other's m-line, and Chromium left the track
     // it received there muted while it decoded: the tile never played
     expect(await mutedReceived()).to.deep.equal([[false], [false]])
@@ -222,11 +225,7 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     await page.evaluate(() => { (globalThis as any).a.restartIce(); (globalThis as any).b.restartIce() })
     await until('both restarted', s => s.offers >= offers + 2)
     await until('connected again', s => s.states[0] === 'connected' && s.states[1] === 'connected' && s.signalling[0] === 'stable' && s.signalling[1] === 'stable')
-    const first = await decoded()
-    await new Promise(resolve => setTimeout(resolve, 1_500))
-    const later = await decoded()
-    expect(later[0], 'a decodes b').to.be.above(first[0])
-    expect(later[1], 'b decodes a').to.be.above(first[1])
+    await videoFlowsBothWays()
     expect(await mutedReceived()).to.deep.equal([[false], [false]])
   })
 
@@ -241,11 +240,7 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     await page.evaluate(() => {
       const w = globalThis as any
       w.holding = false
-      const canvas = document.createElement('canvas')
-      const g = canvas.getContext('2d')
-      let n = 0
-      setInterval(() => { if (g != null) { g.fillStyle = `hsl(${n++ * 36 % 360} 80% 50%)`; g.fillRect(0, 0, 64, 48) } }, 100)
-      const send = (): void => { w.media.a.setStream('camera', canvas.captureStream(10)) }
+      const send = (): void => { w.media.a.setStream('camera', w.canvasStream()) }
       if (w.when === 'have-remote-offer') {
         w.a.pc.addEventListener('signalingstatechange', () => { if (w.a.pc.signalingState === 'have-remote-offer' && w.media.a.sent !== true) { w.media.a.sent = true; send() } })
       } else {
@@ -268,11 +263,7 @@ describe('call negotiation between two Chromium RTCPeerConnections', function ()
     const tx = await page.evaluate(() => ['a', 'b'].map(n => (globalThis as any)[n].pc.getTransceivers().map((t: RTCRtpTransceiver) => `${String(t.mid)}:${t.direction}/${String(t.currentDirection)}:${t.sender.track?.kind ?? '-'}`)))
     expect((await state()).offers, `offers; a's and b's transceivers ${JSON.stringify(tx)}; ${JSON.stringify((await state()).log.filter(l => !l.startsWith('{')))}`).to.equal(1)
     expect(await page.evaluate(() => (globalThis as any).a.pc.getTransceivers().filter((t: RTCRtpTransceiver) => t.currentDirection !== 'stopped' && t.mid != null).length), 'a\'s m-lines').to.equal(1)
-    const first = await decoded()
-    await new Promise(resolve => setTimeout(resolve, 1_500))
-    const later = await decoded()
-    expect(later[0], 'a decodes b').to.be.above(first[0])
-    expect(later[1], 'b decodes a').to.be.above(first[1])
+    await videoFlowsBothWays()
   }
 
   it('the other side\'s offer comes in the task where we start sending: our answer carries what we send, on its m-lines', async () => {
