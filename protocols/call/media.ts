@@ -6,7 +6,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { videoBudgetFor, videoParameters, sameBudget } from './budget.ts'
 import { HOLD_RESOLUTION_MS, MAX_TRACK_LABELS, POLITE_OFFER_WAIT } from './constants.ts'
-import { offeredDirection } from './sdp.ts'
+import { isStopped, offeredDirection, receives } from './sdp.ts'
 import type { VideoBudget } from './budget.ts'
 import type { CallEvents, StreamKind, TrackKind } from './index.ts'
 import type { TrackInfo } from './pb/call.ts'
@@ -73,9 +73,7 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
         // a transceiver of its own, never addTrack: addTrack's transceiver is taken for the other side's m-line of
         // the same kind when a colliding offer of ours is rolled back, and Chromium then leaves the track it
         // receives there muted while it decodes (a tile that never plays; session-browser.spec)
-        const sender = this.init.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream!] }).sender
-        this.senderKinds.set(sender, track.kind)
-        kept.push(sender)
+        kept.push(this.addSender(track, stream!))
         continue
       }
       const [sender] = free.splice(i, 1)
@@ -124,18 +122,16 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
       for (const track of stream.getTracks()) {
         const j = free.findIndex(f => kindOf(f) === track.kind)
         try {
-          let sender: RTCRtpSender
-          if (j >= 0) {
-            const [offered] = free.splice(j, 1)
-            offered.direction = 'sendrecv'
-            offered.sender.setStreams(stream)
-            moves.push(offered.sender.replaceTrack(track))
-            sender = offered.sender
-          } else {
-            sender = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] }).sender
+          if (j < 0) {
+            senders.push(this.addSender(track, stream))
+            continue
           }
-          this.senderKinds.set(sender, track.kind)
-          senders.push(sender)
+          const [offered] = free.splice(j, 1)
+          offered.direction = 'sendrecv'
+          offered.sender.setStreams(stream)
+          moves.push(offered.sender.replaceTrack(track))
+          this.senderKinds.set(offered.sender, track.kind)
+          senders.push(offered.sender)
         } catch (err: any) {
           this.init.log('sending our %s track to %p on an offered m-line failed - %e', track.kind, this.init.peerId, err)
         }
@@ -153,6 +149,13 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
   /** The other side sends nothing, so it makes no offer: if we wait for one, offer what we send now. */
   noOfferComing (): void {
     if (this.waiting != null) { this.stopWaiting() }
+  }
+
+  /** A transceiver of our own for `track` (never addTrack: see setStream). */
+  private addSender (track: MediaStreamTrack, stream: MediaStream): RTCRtpSender {
+    const sender = this.init.pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] }).sender
+    this.senderKinds.set(sender, track.kind)
+    return sender
   }
 
   /** No offer came in time: offer what we send ourselves. */
@@ -240,20 +243,11 @@ export class PeerMedia extends TypedEventEmitter<MediaEvents> {
  */
 export function receiving (pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpReceiver[] {
   return pc.getTransceivers()
-    .filter(t => kindOf(t) === kind && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && t.receiver.track?.readyState === 'live')
+    .filter(t => kindOf(t) === kind && receives(t.currentDirection) && t.receiver.track?.readyState === 'live')
     .map(t => t.receiver)
 }
 
 /** 'audio' or 'video': a browser's receiver always has its track; werift's transceiver says its kind. */
 function kindOf (t: RTCRtpTransceiver): string | undefined {
   return (t.receiver.track as MediaStreamTrack | null | undefined)?.kind ?? (t as { kind?: string }).kind
-}
-
-function isStopped (t: RTCRtpTransceiver): boolean {
-  return (t as { stopped?: boolean }).stopped === true || t.currentDirection === 'stopped' || t.direction === 'stopped'
-}
-
-/** Whether the side that offered `direction` receives on that m-line. */
-function receives (direction: string): boolean {
-  return direction === 'sendrecv' || direction === 'recvonly'
 }

@@ -46,3 +46,18 @@ export function offeredDirection (sdp: string, mid: string): string {
   }
   return 'inactive'
 }
+
+/** Whether a transceiver is stopped, or stopping (a browser's `stopped` went away; werift still has it). */
+export function isStopped (t: RTCRtpTransceiver): boolean {
+  return (t as { stopped?: boolean }).stopped === true || t.currentDirection === 'stopped' || t.direction === 'stopped'
+}
+
+/** Whether the side whose direction this is sends on that m-line. */
+export function sends (direction: string | null): boolean {
+  return direction === 'sendrecv' || direction === 'sendonly'
+}
+
+/** Whether the side whose direction this is receives on that m-line. */
+export function receives (direction: string | null): boolean {
+  return direction === 'sendrecv' || direction === 'recvonly'
+}

@@ -11,7 +11,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { raceSignal } from '../util/abort.ts'
 import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC, STALLS_BEFORE_RESTART } from './constants.ts'
-import { originOf } from './sdp.ts'
+import { isStopped, originOf, sends } from './sdp.ts'
 import type { PeerStateEvent } from './index.ts'
 import type { Candidate, Signal } from './pb/call.ts'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
@@ -247,10 +247,10 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
   }
 
   /**
-   * Back to 'stable' with something of ours not negotiated yet: offer it. Chromium does not fire negotiationneeded
-   * again for a transceiver of ours whose offer was rolled back by the other side's colliding offer (seen between
-   * Firefox and Chromium: Chromium answered Firefox's offer and never offered its own camera and microphone, whose
-   * transceivers stayed without a mid for the whole call; firefox.spec).
+   * Back to 'stable' with something of ours not negotiated yet: offer it. An offer that failed is otherwise never
+   * made again (no new negotiationneeded comes): seen between Firefox and Chromium, whose offer after a rollback was
+   * refused by its own setLocalDescription, and its camera and microphone stayed without a mid for the whole call
+   * (firefox.spec; the first-offer wait, media.ts, keeps a new call from rolling back).
    */
   private negotiateIfNeeded (): void {
     if (this.closed || this.makingOffer || this.pc.signalingState !== 'stable' || !notNegotiated(this.pc)) { return }
@@ -333,9 +333,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
  */
 export function notNegotiated (pc: RTCPeerConnection): boolean {
   return pc.getTransceivers().some(t => {
-    if ((t as { stopped?: boolean }).stopped === true || t.currentDirection === 'stopped') { return false }
-    if (t.mid == null) { return t.direction !== 'inactive' && t.direction !== 'stopped' }
-    const sends = (d: string | null): boolean => d === 'sendrecv' || d === 'sendonly'
+    if (isStopped(t)) { return false }
+    if (t.mid == null) { return t.direction !== 'inactive' }
     return sends(t.currentDirection) && !sends(t.direction)
   })
 }
