@@ -22,3 +22,22 @@ export function webrtcAddrsFor (peerId: PeerId, addrs: Multiaddr[]): Multiaddr[]
   }
   return [...out.values()]
 }
+
+/**
+ * A peer's plain circuit relay addresses (`.../p2p/RELAY/p2p-circuit`), each ending in the peer's own id: what a
+ * limited connection through a relay is dialled on, without waiting for WebRTC.
+ */
+export function circuitAddrsFor (peerId: PeerId, addrs: Multiaddr[]): Multiaddr[] {
+  const id = peerId.toString()
+  const out = new Map<string, Multiaddr>()
+  for (const ma of addrs) {
+    const components = ma.getComponents()
+    const at = components.findLastIndex(c => c.name === 'p2p-circuit')
+    if (at < 0) { continue }
+    const after = components.slice(at + 1)
+    if (after.some(c => c.name !== 'p2p' || c.value !== id)) { continue }
+    const full = after.length === 0 ? ma.encapsulate(`/p2p/${id}`) : ma
+    out.set(full.toString(), full)
+  }
+  return [...out.values()]
+}

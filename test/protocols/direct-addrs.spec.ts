@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { webrtcAddrsFor } from '../../protocols/direct/addrs.ts'
+import { circuitAddrsFor, webrtcAddrsFor } from '../../protocols/direct/addrs.ts'
 import type { PeerId } from '@libp2p/interface'
 
 async function newPeerId (): Promise<PeerId> {
@@ -34,5 +34,19 @@ describe('direct dial addresses', () => {
   it('nothing to dial without a WebRTC address', async () => {
     const peer = await newPeerId()
     expect(webrtcAddrsFor(peer, [multiaddr('/ip4/127.0.0.1/tcp/4001'), multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${peer.toString()}`)])).to.deep.equal([])
+  })
+
+  it('plain circuit addresses of the peer, for a handshake that need not wait for WebRTC', async () => {
+    const [peer, relay, other] = await Promise.all([newPeerId(), newPeerId(), newPeerId()])
+    const circuit = `/ip4/127.0.0.1/tcp/4002/ws/p2p/${relay.toString()}/p2p-circuit`
+    const addrs = [
+      multiaddr(`${circuit}/p2p/${peer.toString()}`),
+      multiaddr(circuit),
+      multiaddr(`${circuit}/p2p/${other.toString()}`),
+      multiaddr(`${circuit}/webrtc/p2p/${peer.toString()}`),
+      multiaddr('/ip4/127.0.0.1/tcp/4001')
+    ]
+    expect(circuitAddrsFor(peer, addrs).map(a => a.toString())).to.deep.equal([`${circuit}/p2p/${peer.toString()}`])
+    expect(circuitAddrsFor(peer, [multiaddr(`${circuit}/webrtc`)])).to.deep.equal([])
   })
 })
