@@ -1,7 +1,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { WEBRTC_DIAL_TIMEOUT, withRetry } from '../dial/index.ts'
 import { Backoff, sleep } from '../util/backoff.ts'
-import { webrtcAddrsFor } from './addrs.ts'
+import { addrsVia } from './addrs.ts'
 import type { DirectComponents, DirectConnections, DirectInit, Release } from './index.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -98,7 +98,7 @@ export class DirectService implements DirectConnections, Startable {
   private async webrtcAddrs (peerId: PeerId): Promise<Multiaddr[]> {
     try {
       const peer = await this.components.peerStore.get(peerId)
-      return webrtcAddrsFor(peerId, peer.addresses.map(a => a.multiaddr))
+      return addrsVia('webrtc', peerId, peer.addresses.map(a => a.multiaddr))
     } catch {
       return []
     }

@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { circuitAddrsFor, webrtcAddrsFor } from '../../protocols/direct/addrs.ts'
+import { addrsVia } from '../../protocols/direct/addrs.ts'
 import type { PeerId } from '@libp2p/interface'
 
 async function newPeerId (): Promise<PeerId> {
@@ -24,16 +24,16 @@ describe('direct dial addresses', () => {
       multiaddr(`${circuit}/p2p/${peer.toString()}`),
       multiaddr('/ip4/127.0.0.1/tcp/4001')
     ]
-    const kept = webrtcAddrsFor(peer, addrs).map(a => a.toString())
+    const kept = addrsVia('webrtc', peer, addrs).map(a => a.toString())
     // the first two are the same address once the id is added
     expect(kept).to.deep.equal([`${circuit}/webrtc/p2p/${peer.toString()}`])
     // and every address kept names this peer alone, as openConnection requires
-    for (const a of webrtcAddrsFor(peer, addrs)) { expect(a.getComponents().filter(c => c.name === 'p2p').at(-1)?.value).to.equal(peer.toString()) }
+    for (const a of addrsVia('webrtc', peer, addrs)) { expect(a.getComponents().filter(c => c.name === 'p2p').at(-1)?.value).to.equal(peer.toString()) }
   })
 
   it('nothing to dial without a WebRTC address', async () => {
     const peer = await newPeerId()
-    expect(webrtcAddrsFor(peer, [multiaddr('/ip4/127.0.0.1/tcp/4001'), multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${peer.toString()}`)])).to.deep.equal([])
+    expect(addrsVia('webrtc', peer, [multiaddr('/ip4/127.0.0.1/tcp/4001'), multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${peer.toString()}`)])).to.deep.equal([])
   })
 
   it('plain circuit addresses of the peer, for a handshake that need not wait for WebRTC', async () => {
@@ -46,7 +46,7 @@ describe('direct dial addresses', () => {
       multiaddr(`${circuit}/webrtc/p2p/${peer.toString()}`),
       multiaddr('/ip4/127.0.0.1/tcp/4001')
     ]
-    expect(circuitAddrsFor(peer, addrs).map(a => a.toString())).to.deep.equal([`${circuit}/p2p/${peer.toString()}`])
-    expect(circuitAddrsFor(peer, [multiaddr(`${circuit}/webrtc`)])).to.deep.equal([])
+    expect(addrsVia('p2p-circuit', peer, addrs).map(a => a.toString())).to.deep.equal([`${circuit}/p2p/${peer.toString()}`])
+    expect(addrsVia('p2p-circuit', peer, [multiaddr(`${circuit}/webrtc`)])).to.deep.equal([])
   })
 })
