@@ -69,8 +69,11 @@ export class Discovery {
   private async run (signal: AbortSignal): Promise<void> {
     let provided = ''
     while (!signal.aborted) {
-      provided = await this.announce(provided, signal)
+      // a lookup never waits for our own announcement (up to PROVIDE_TIMEOUT): members that are already there
+      // are found in the first round
+      const announcing = this.announce(provided, signal)
       await this.lookup(signal)
+      provided = await announcing
       this.wake = new AbortController()
       await this.backoff.wait({ signal: AbortSignal.any([signal, this.wake.signal]) })
       if (this.wake.signal.aborted) { this.backoff.reset() }
@@ -106,8 +109,8 @@ export class Discovery {
   private async lookup (signal: AbortSignal): Promise<void> {
     const { contentRouting, peerId } = this.init.components
     const epoch = epochOf()
-    for (const e of [epoch, epoch - 1]) {
-      if (signal.aborted) { return }
+    // both epochs at once: a member announced under the previous one is as likely as under this one
+    await Promise.all([epoch, epoch - 1].map(async e => {
       try {
         const cid = await rendezvousCid(this.init.keys, e)
         for await (const provider of contentRouting.findProviders(cid, { signal: AbortSignal.any([signal, AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT)]) })) {
@@ -116,6 +119,6 @@ export class Discovery {
       } catch (err: any) {
         if (!signal.aborted) { this.init.log.trace('DHT lookup for epoch %d ended - %e', e, err) }
       }
-    }
+    }))
   }
 }
