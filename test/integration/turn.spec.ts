@@ -17,6 +17,7 @@ import { StunError, TurnClient } from '../../harness/coturn.ts'
 import { cleanup, Proc, run, sleep, tempDir } from '../../harness/procs.ts'
 import { createPeer } from '../../node/peer.ts'
 import { NotConnectedError, turnUserId } from '../../protocols/turn/index.ts'
+import { until } from '../helpers/assert.ts'
 import type { Address, Transport } from '../../harness/coturn.ts'
 import type { FreeflowEvent } from '../../harness/procs.ts'
 import type { PeerNode } from '../../node/peer.ts'
@@ -42,14 +43,6 @@ async function metric (relay: RelayRun, name: string): Promise<number> {
   const text = await (await fetch(`${relay.http}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name + ' '))
   return line == null ? 0 : Number(line.split(' ').at(-1))
-}
-
-async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
 }
 
 /** The TURN server behind a URL such as `turn:[::1]:3478?transport=tcp`. */

@@ -10,19 +10,12 @@ import { createPeer } from '../../node/peer.ts'
 import { parseBootstrap, InvalidBootstrapAddressError } from '../../protocols/bootstrap/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
+import { until } from '../helpers/assert.ts'
 import type { PeerNode } from '../../node/peer.ts'
 import type { BootstrapStatus } from '../../protocols/bootstrap/index.ts'
 import type { Relay } from '../../relay/relay.ts'
 
 const LISTEN = ['/ip4/127.0.0.1/tcp/0']
-
-async function until (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
-}
 
 describe('bootstrap service', function () {
   this.timeout(60_000)

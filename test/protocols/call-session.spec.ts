@@ -14,19 +14,12 @@ import { PeerMedia } from '../../protocols/call/media.ts'
 import { originOf } from '../../protocols/call/sdp.ts'
 import { PeerSession } from '../../protocols/call/session.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
+import { until } from '../helpers/assert.ts'
 import type { RemoteTrackEvent, StreamKind } from '../../protocols/call/index.ts'
 import type { Signal } from '../../protocols/call/pb/call.ts'
 import type { PeerId } from '@libp2p/interface'
 
 const log = defaultLogger().forComponent('freeflow:call:test')
-
-async function until (what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(25)
-  }
-}
 
 /** One direction of the signalling path: passes signals on in order, or holds them, or loses them. */
 class Link {

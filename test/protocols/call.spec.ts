@@ -17,7 +17,7 @@ import { CALL_PROTOCOL } from '../../protocols/call/index.ts'
 import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
-import { rejection } from '../helpers/assert.ts'
+import { rejection, until } from '../helpers/assert.ts'
 import type { Call, CallServiceApi, CallServiceInit, MediaStateEvent, PeerStateEvent, RemoteTrackEvent } from '../../protocols/call/index.ts'
 import type { DirectConnections } from '../../protocols/direct/index.ts'
 import type { Room, RoomServiceApi } from '../../protocols/room/index.ts'
@@ -27,14 +27,6 @@ import type { Libp2p } from 'libp2p'
 type Node = Libp2p<{ room: RoomServiceApi, call: CallServiceApi, direct: DirectConnections }>
 
 const BIN = fileURLToPath(new URL('../../../bin/freeflow.js', import.meta.url))
-
-async function until (what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
-}
 
 /** What one node's call has reported. */
 class Seen {

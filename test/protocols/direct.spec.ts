@@ -14,19 +14,12 @@ import { defaultWebRTCBind } from '../../node/peer.ts'
 import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
+import { until } from '../helpers/assert.ts'
 import type { DirectConnections, DirectInit } from '../../protocols/direct/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 type Node = Libp2p<{ direct: DirectConnections }>
-
-async function until (what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
-}
 
 /** Two keys, the one whose PeerId sorts first (the dialler) first. */
 async function orderedKeys (): Promise<[PrivateKey, PrivateKey]> {

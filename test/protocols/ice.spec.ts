@@ -21,6 +21,7 @@ import { RTCPeerConnectionForNode } from '../../node/werift-pc.ts'
 import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { IceConfig } from '../../protocols/turn/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
+import { until } from '../helpers/assert.ts'
 import type { Call, CallServiceApi, PeerStateEvent } from '../../protocols/call/index.ts'
 import type { Room, RoomServiceApi } from '../../protocols/room/index.ts'
 import type { TurnClient } from '../../protocols/turn/index.ts'
@@ -37,14 +38,6 @@ const TTL = 10
 /** A camera stream as werift sends one (no frames are needed for the call to connect). */
 function camera (): MediaStream {
   return new WeriftStream([new WeriftTrack({ kind: 'video' }), new WeriftTrack({ kind: 'audio' })]) as unknown as MediaStream
-}
-
-async function until (what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
 }
 
 /** The libp2p WebRTC transport of a node, with the options it was made with. */

@@ -14,8 +14,8 @@ import { createLibp2p } from 'libp2p'
 import { createPeer } from '../../node/peer.ts'
 import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { NotConnectedError, RateLimitedError, TurnUnavailableError } from '../../protocols/turn/index.ts'
-import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
+import { until } from '../helpers/assert.ts'
 import type { PeerNode } from '../../node/peer.ts'
 import type { TurnClient, TurnServerInit } from '../../protocols/turn/index.ts'
 import type { Relay } from '../../relay/relay.ts'
@@ -25,14 +25,6 @@ import type { Libp2p } from 'libp2p'
 const LISTEN = ['/ip4/127.0.0.1/tcp/0']
 /** Short-lived credentials, so that renewal and expiry happen within a test. */
 const TTL = 10
-
-async function until (what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) { throw new Error(`not within ${timeoutMs} ms: ${what}`) }
-    await sleep(50)
-  }
-}
 
 function turnOf (peer: PeerNode): TurnClient {
   const service = peer.services.turn as TurnClient | undefined
