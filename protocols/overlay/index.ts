@@ -24,6 +24,7 @@ import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
+import { withoutRelayedAddrs } from './dht-peers.ts'
 import { pubsubStreams } from './pubsub-streams.ts'
 import type { BootstrapInit } from '../bootstrap/index.ts'
 import type { CallServiceInit } from '../call/index.ts'
@@ -122,6 +123,8 @@ export interface OverlayInit {
 
 export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
   const peer = init.role === 'peer'
+  const dhtClient = peer && init.dhtServer !== true
+  const addressMapper = init.privateAddresses === false ? removePrivateAddressesMapper : passthroughMapper
   const services: Record<string, any> = {
     identify: identify({ runOnLimitedConnection: true }),
     identifyPush: identifyPush({ runOnLimitedConnection: true }),
@@ -130,8 +133,9 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
     ping: ping({ runOnLimitedConnection: true, maxInboundStreams: PING_STREAMS, maxOutboundStreams: PING_STREAMS }),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
-      clientMode: peer ? init.dhtServer !== true : false,
-      peerInfoMapper: init.privateAddresses === false ? removePrivateAddressesMapper : passthroughMapper,
+      clientMode: dhtClient,
+      // a client takes no relayed peer into its routing table (dht-peers.ts)
+      peerInfoMapper: dhtClient ? withoutRelayedAddrs(addressMapper) : addressMapper,
       // peers come and go; a one-machine overlay has few DHT servers
       kBucketSize: 20,
       // every query waits for the first self-query, which by default waits 1 s: joining a room is a query
