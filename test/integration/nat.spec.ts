@@ -137,6 +137,35 @@ describe('calls across NAT, IPv4/IPv6 and blocked UDP', function () {
     expectDirect(px, py)
   })
 
+  it('four people, two in each of two NAT homes, joining at once: every pair\'s video flows both ways', async function () {
+    this.timeout(240_000)
+    modes('port-preserving', 'port-preserving')
+    const room = await newRoomKey()
+    const names = ['Ann', 'Abe', 'Bea', 'Ben']
+    const hosts = [a.host, a.host, b.host, b.host]
+    const people: Participant[] = []
+    for (const h of hosts) {
+      const p = await participant(await topo.browser(h), topo.url(h, room))
+      open.push(p)
+      people.push(p)
+    }
+    await Promise.all(people.map(async (p, i) => { await joinAs(p, names[i]) }))
+    const ids = await Promise.all(people.map(async p => pagePeerId(p.page)))
+    report('joined')
+    // every receiver waits for all its senders at once; a pair without video within 60 s fails, with both sides' view
+    await Promise.all(people.map(async (p, i) => {
+      for (const [j, id] of ids.entries()) {
+        if (i === j) { continue }
+        await waitForVideo(p.page, id, 60_000).catch(async (err: Error) => {
+          const mine = await callDiagnosis(p.page, id).catch((e: any) => String(e.message))
+          const theirs = await callDiagnosis(people[j].page, ids[i]).catch((e: any) => String(e.message))
+          throw new Error(`${names[i]} never decoded ${names[j]}'s video: ${err.message}\n${names[i]}: ${mine}\n${names[j]}: ${theirs}`)
+        })
+      }
+    }))
+    report('every pair\'s video both ways')
+  })
+
   it('two homes behind NAT with a random port per flow: video both ways, through TURN', async () => {
     modes('random-port', 'random-port')
     const expectRelay = (px?: Path, py?: Path): void => { expect(relayed(px) || relayed(py), 'a relay candidate on one side at least').to.equal(true) }
