@@ -143,6 +143,18 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     }
   })
   const relayNode = holder.node = await createLibp2p(options) as Relay['node']
+  // a reservation is worth nothing once its peer has no connection left to us (no stop stream can reach it), yet the
+  // circuit relay server keeps it until its TTL: released here, so a person who reloads or leaves does not fill their
+  // address's share (maxReservationsPerIp) with reservations of departed peers
+  relayNode.addEventListener('connection:close', (evt) => {
+    const peer = evt.detail.remotePeer
+    if (relayNode.getConnections(peer).some(c => c.status === 'open')) { return }
+    const reservation = relayNode.services.relay.reservations.get(peer)
+    if (reservation == null) { return }
+    // its timer would otherwise fire at the old TTL and delete a newer reservation of the same peer
+    reservation.signal.clear()
+    relayNode.services.relay.reservations.delete(peer)
+  })
   client.register.registerMetric(new client.Gauge({
     name: 'freeflow_relay_reservations',
     help: 'Circuit relay reservations held now',

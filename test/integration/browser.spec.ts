@@ -639,8 +639,8 @@ describe('a call that outlives the relayed connection its members met on', funct
   })
 })
 
-// a relay per test: reservations of pages that left still count against their address for a while (8 per IP;
-// issue 10), and the pages of the tests before would fill it
+// a relay per test: each test's four pages start from a relay that holds nothing of the last test's pages (before
+// the relay released the reservations of departed peers, those filled 127.0.0.1's share of 8 and late pages got none)
 describe('every pair in a four-person call', function () {
   this.timeout(240_000)
   let relay: RelayProc
