@@ -11,9 +11,7 @@
  * Only for DHT clients: a server's mapper also shapes the providers it returns to others, and those must keep their
  * relay addresses.
  */
-import type { PeerInfo } from '@libp2p/interface'
-
-export type PeerInfoMapper = (info: PeerInfo) => PeerInfo
+import type { PeerInfoMapper } from '@libp2p/kad-dht'
 
 export function withoutRelayedAddrs (mapper: PeerInfoMapper): PeerInfoMapper {
   return (info) => {

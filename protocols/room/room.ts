@@ -328,8 +328,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
   /**
    * A connection for the handshake: one already open (a direct one first), else a plain circuit through a relay the
    * member named, else whatever libp2p dials. libp2p's own dial tries the `/p2p-circuit/webrtc` address first and
-   * returns only once WebRTC is up (host seen p50 1760 -> 1239 ms in bench:call when this changed); the direct
-   * service brings WebRTC anyway.
+   * returns only once WebRTC is up; the direct service brings WebRTC anyway. libp2p merges a dial into one already
+   * under way to the same peer, so nothing else may dial a member by PeerId first (overlay/dht-peers.ts).
    */
   private async open (peerId: PeerId, signal: AbortSignal): Promise<Connection> {
     const { connectionManager, peerStore } = this.components

@@ -594,6 +594,50 @@ describe('media that comes after Join, and a join that fails', function () {
     await retry.context.close()
     await host.context.close()
   })
+
+  /**
+   * Four people whose pages join `order` ('one by one': each clicks once the one before is in the call; 'together':
+   * all click at once). Quick clicks Join before the camera preview (the camera comes once the call shows), Slow
+   * answers the permission prompt 3 s after Join, Ben and Dee have their cameras ready. Every page must decode every
+   * other page's video.
+   */
+  async function fourPeople (order: 'one by one' | 'together'): Promise<void> {
+    const room = (await run(['room', 'new'])).stdout.trim()
+    const url = `${relay.http}/#room=${room}`
+    const quick = await scripted(browser, url, holdMedia, 'call')
+    const ben = await participant(browser, url)
+    const slow = await scripted(browser, url, holdMedia, 3_000)
+    const dee = await participant(browser, url)
+    const people: Array<[string, { page: Page }]> = [['Quick', quick], ['Ben', ben], ['Slow', slow], ['Dee', dee]]
+    const click = async ([name, p]: [string, { page: Page }]): Promise<void> => {
+      await p.page.getByTestId('display-name').fill(name)
+      await p.page.getByTestId('join').click()
+      await p.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
+    }
+    if (order === 'together') {
+      await Promise.all(people.map(click))
+    } else {
+      for (const person of people) { await click(person) }
+    }
+    const ids = await Promise.all(people.map(async ([, p]) => pagePeerId(p.page)))
+    for (const [i, [name, p]] of people.entries()) {
+      for (const [j, [other]] of people.entries()) {
+        if (i === j) { continue }
+        await waitForVideo(p.page, ids[j], 60_000)
+          .catch((err: Error) => { throw new Error(`${name} never decoded ${other}'s video (${order}): ${err.message}`) })
+      }
+    }
+  }
+
+  it('four people one by one, two of them clicking Join before their camera is ready: every pair\'s video flows both ways', async function () {
+    this.timeout(240_000)
+    await fourPeople('one by one')
+  })
+
+  it('four people clicking Join at once, two before their camera is ready: every pair\'s video flows both ways', async function () {
+    this.timeout(240_000)
+    await fourPeople('together')
+  })
 })
 
 describe('a call that outlives the relayed connection its members met on', function () {
@@ -636,72 +680,5 @@ describe('a call that outlives the relayed connection its members met on', funct
     await waitForChat(ana.page, 'still here, Ana', 10_000)
     await waitForVideo(ana.page, benId, 15_000)
     await waitForVideo(ben.page, anaId, 15_000)
-  })
-})
-
-// a relay per test: each test's four pages start from a relay that holds nothing of the last test's pages (before
-// the relay released the reservations of departed peers, those filled 127.0.0.1's share of 8 and late pages got none)
-describe('every pair in a four-person call', function () {
-  this.timeout(240_000)
-  let relay: RelayProc
-  let browser: Browser
-
-  before(async () => {
-    browser = await launch()
-  })
-
-  beforeEach(async () => {
-    relay = await startRelay()
-  })
-
-  after(async () => {
-    await browser?.close()
-  })
-
-  afterEach(async () => {
-    for (const context of browser?.contexts() ?? []) { await context.close().catch(() => {}) }
-    await cleanup()
-  })
-
-  /**
-   * Four people whose pages join `order` ('one by one': each clicks once the one before is in the call; 'together':
-   * all click at once). Quick clicks Join before the camera preview (the camera comes once the call shows), Slow
-   * answers the permission prompt 3 s after Join, Ben and Dee have their cameras ready. Every page must decode every
-   * other page's video.
-   */
-  async function fourPeople (order: 'one by one' | 'together'): Promise<void> {
-    const room = (await run(['room', 'new'])).stdout.trim()
-    const url = `${relay.http}/#room=${room}`
-    const quick = await scripted(browser, url, holdMedia, 'call')
-    const ben = await participant(browser, url)
-    const slow = await scripted(browser, url, holdMedia, 3_000)
-    const dee = await participant(browser, url)
-    const people: Array<[string, { page: Page }]> = [['Quick', quick], ['Ben', ben], ['Slow', slow], ['Dee', dee]]
-    const click = async ([name, p]: [string, { page: Page }]): Promise<void> => {
-      await p.page.getByTestId('display-name').fill(name)
-      await p.page.getByTestId('join').click()
-      await p.page.locator('#call').waitFor({ state: 'visible', timeout: 30_000 })
-    }
-    if (order === 'together') {
-      await Promise.all(people.map(click))
-    } else {
-      for (const person of people) { await click(person) }
-    }
-    const ids = await Promise.all(people.map(async ([, p]) => pagePeerId(p.page)))
-    for (const [i, [name, p]] of people.entries()) {
-      for (const [j, [other]] of people.entries()) {
-        if (i === j) { continue }
-        await waitForVideo(p.page, ids[j], 60_000)
-          .catch((err: Error) => { throw new Error(`${name} never decoded ${other}'s video (${order}): ${err.message}`) })
-      }
-    }
-  }
-
-  it('four people one by one, two of them clicking Join before their camera is ready: every pair\'s video flows both ways', async () => {
-    await fourPeople('one by one')
-  })
-
-  it('four people clicking Join at once, two before their camera is ready: every pair\'s video flows both ways', async () => {
-    await fourPeople('together')
   })
 })

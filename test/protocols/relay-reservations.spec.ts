@@ -11,21 +11,27 @@ import { createLibp2p } from 'libp2p'
 import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { createRelay } from '../../relay/relay.ts'
 import { until } from '../helpers/assert.ts'
+import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 describe('relay reservations of departed peers', function () {
   this.timeout(60_000)
   let relay: Awaited<ReturnType<typeof createRelay>>
 
-  /** A peer reachable only through the relay, once it holds its reservation. */
-  async function reserved (): Promise<Libp2p> {
-    const n = await createLibp2p(overlayOptions({
+  /** A peer that is reachable only through the relay, and asks it for a reservation. */
+  async function peer (): Promise<Libp2p> {
+    return createLibp2p(overlayOptions({
       role: 'peer',
       privateKey: await generateKeyPair('Ed25519'),
       listen: ['/p2p-circuit'],
       bootstrap: [relay.node.getMultiaddrs()[0].toString()],
       transports: [tcp()]
     }))
+  }
+
+  /** Such a peer, once it holds its reservation. */
+  async function reserved (): Promise<Libp2p> {
+    const n = await peer()
     try {
       await until('a reservation on the relay', () => n.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit')), 15_000)
     } catch (err) {
@@ -57,23 +63,26 @@ describe('relay reservations of departed peers', function () {
   })
 
   it('the share per address still holds while its peers are connected', async () => {
-    const held = [await reserved(), await reserved()]
-    const third = createLibp2p(overlayOptions({
-      role: 'peer',
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/p2p-circuit'],
-      bootstrap: [relay.node.getMultiaddrs()[0].toString()],
-      transports: [tcp()]
-    }))
-    const n = await third
+    // the relay's own gater, watched: what it decided for each peer that asked
+    const gater = (relay.node as any).components.connectionGater
+    const real = gater.denyInboundRelayReservation
+    const decided = new Map<string, boolean>()
+    gater.denyInboundRelayReservation = async (p: PeerId): Promise<boolean> => {
+      const deny: boolean = await real(p)
+      decided.set(p.toString(), deny)
+      return deny
+    }
+    const nodes: Libp2p[] = []
     try {
-      // refused: it never shows a circuit address while the two hold theirs
-      await new Promise(resolve => setTimeout(resolve, 3_000))
-      expect(n.getMultiaddrs().filter(ma => ma.toString().includes('/p2p-circuit'))).to.deep.equal([])
-      expect(relay.node.services.relay.reservations.has(n.peerId)).to.equal(false)
+      nodes.push(await reserved(), await reserved())
+      const third = await peer()
+      nodes.push(third)
+      await until('the relay decided on the third peer', () => decided.has(third.peerId.toString()), 15_000)
+      expect(nodes.map(n => decided.get(n.peerId.toString()))).to.deep.equal([false, false, true])
+      expect(relay.node.services.relay.reservations.has(third.peerId)).to.equal(false)
     } finally {
-      await n.stop()
-      await Promise.all(held.map(async h => h.stop()))
+      gater.denyInboundRelayReservation = real
+      await Promise.all(nodes.map(async n => n.stop()))
     }
   })
 })
