@@ -296,7 +296,10 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     })
     const media = new PeerMedia({ peerId, pc: session.pc, log: this.log, waitForOffer: session.polite })
     const p: Participant = { peerId, session, media, channel, inbound: new Set(), dropped }
-    session.addEventListener('peer-state', (evt) => { this.safeDispatchEvent('peer-state', { detail: evt.detail }) })
+    session.addEventListener('peer-state', (evt) => {
+      if (evt.detail.state === 'reconnecting') { channel.pathBroke() }
+      this.safeDispatchEvent('peer-state', { detail: evt.detail })
+    })
     media.addEventListener('track', (evt) => { this.safeDispatchEvent('track', { detail: evt.detail }) })
     media.addEventListener('track:removed', (evt) => { this.safeDispatchEvent('track:removed', { detail: evt.detail }) })
     this.participants.set(key, p)

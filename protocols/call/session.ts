@@ -130,6 +130,7 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       return
     }
     this.restarts++
+    this.init.log('restarting ICE with %p (%s, restart %d)', this.peerId, this.pc.iceConnectionState, this.restarts)
     this.localCandidates = []
     // a path that still works stays in use until the new one is found: ICE may never leave 'connected'
     const broken = this.pc.iceConnectionState === 'disconnected' || this.pc.iceConnectionState === 'failed'
@@ -277,6 +278,7 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
 
   private onIceState (): void {
     const s = this.pc.iceConnectionState
+    this.init.log('ICE with %p: %s', this.peerId, s)
     clearTimeout(this.disconnectedTimer)
     if (s !== 'new') { this.stalls = 0 }
     if (s === 'connected' || s === 'completed') {
@@ -284,7 +286,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       this.setState('connected')
     } else if (s === 'disconnected') {
       this.setState('reconnecting')
-      this.disconnectedTimer = setTimeout(() => { this.restartIce() }, DISCONNECTED_RESTART)
+      // the polite side later, so that both do not restart into each other (its restart is then the other's)
+      this.disconnectedTimer = setTimeout(() => { this.restartIce() }, DISCONNECTED_RESTART * (this.polite ? 2 : 1))
     } else if (s === 'failed') {
       this.restartIce()
     }

@@ -84,6 +84,22 @@ export class SignalChannel {
   }
 
   /**
+   * The call's media path with this participant just broke (ICE 'disconnected'). If our stream is on a direct WebRTC
+   * connection, that connection runs between the same two hosts over the same network and is taken as broken too:
+   * ICE on it notices seconds later, and until libp2p closes it every signal written there (the ICE restart's offer
+   * and answer) is lost. So it is closed now: the stream reopens on the relayed connection (or a new one), the resync
+   * on it restarts ICE, and the direct-connection service dials a new direct connection. A direct TCP connection is
+   * kept (its path is not the media's).
+   */
+  pathBroke (): void {
+    const connection = this.connection
+    if (this.closed || this.noCall || connection == null || connection.limits != null || connection.status !== 'open') { return }
+    if (!connection.remoteAddr.getComponents().some(c => c.name === 'webrtc')) { return }
+    this.init.log('the media path with %p broke: closing the direct connection signalling used', this.init.peerId)
+    connection.abort(new Error('the media path between us broke'))
+  }
+
+  /**
    * Stop for good; with `bye`, tell the other side first (when a stream is open). Resolves once the stream is closed,
    * or given up at the open timeout or when `options.signal` aborts; never rejects.
    */

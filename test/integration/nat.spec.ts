@@ -5,9 +5,11 @@
  * the relay. Each case first runs a control in the same pages (plain RTCPeerConnections given the relay's STUN/TURN,
  * which shows the network allows a call), then a FreeFlow call: video both ways, and the path each side took.
  */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { joinAs, pagePeerId, participant, waitForVideo } from '../../harness/browser.ts'
-import { clock } from '../../harness/pages.ts'
+import { clock, tileSelector } from '../../harness/pages.ts'
 import { cleanup, newRoomKey, sleep } from '../../harness/procs.ts'
 import { canMakeTopology, Topology } from '../../harness/topology/index.ts'
 import { callDiagnosis, callPath, controlCall, controlGathering, describePath, endControl } from '../../harness/topology/path.ts'
@@ -49,6 +51,12 @@ describe('calls across NAT, IPv4/IPv6 and blocked UDP', function () {
     if (this.currentTest?.state === 'failed') {
       // what the pages logged last (with FREEFLOW_PAGE_DEBUG='freeflow:*' their debug logs too)
       for (const p of open) { report(`page:\n${p.logs.slice(-40).join('\n')}`) }
+    }
+    // FREEFLOW_TEST_LOGS=<folder>: every page's whole log, a file per page and test
+    const folder = process.env.FREEFLOW_TEST_LOGS
+    if (folder != null && folder !== '') {
+      const test = (this.currentTest?.title ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 60)
+      open.forEach((p, i) => { writeFileSync(join(folder, `${test}.${i}.log`), p.logs.join('\n') + '\n') })
     }
     await Promise.all(open.splice(0).map(async p => p.context.close().catch(() => {})))
   })
@@ -208,14 +216,16 @@ describe('calls across NAT, IPv4/IPv6 and blocked UDP', function () {
     }
   })
 
-  it('a home whose public address is replaced mid-call: video resumes both ways, on the new address', async () => {
+  it('a home whose public address is replaced mid-call: ICE restarts on the same connection, video resumes both ways on the new address, nobody leaves', async () => {
     modes('port-preserving', 'port-preserving')
     const pair = await pages(a.host, b.host, () => {})
     await call(pair)
     const [before] = await paths(pair, (px, py) => px != null && py != null)
     report(`home1 before: ${describePath(before)}`)
+    await Promise.all([watch(pair.x.page, pair.yId), watch(pair.y.page, pair.xId)])
     const old = a.publicAddr
     const renumbered = topo.net.replacePublicAddress(a)
+    const changed = Date.now()
     report(`home1's router: ${old} replaced by ${renumbered}`)
     // the old path is gone at once (the router forgot its mappings): the call must find a new one, and play on it
     const [px, py] = await paths(pair, (px, py) => px != null && py != null && py.remote.address !== old, 30_000)
@@ -223,5 +233,49 @@ describe('calls across NAT, IPv4/IPv6 and blocked UDP', function () {
     report(`home2 after: ${describePath(py)}`)
     expect(py?.remote.address, 'home2 no longer sends to the old address').to.be.a('string').and.not.equal(old)
     await bothPlay(pair)
+    report(`video both ways again ${Date.now() - changed} ms after the change`)
+    const seen = await Promise.all([watched(pair.x.page), watched(pair.y.page)])
+    for (const [who, w] of [['home1', seen[0]], ['home2', seen[1]]] as const) {
+      report(`${who}: tile states ${w.states.join(' -> ')}; same connection ${String(w.samePc)}, same tile ${String(w.sameTile)}, left ${w.left}`)
+    }
+    // recovered by an ICE restart on the call's own connection: not by timing the member out and calling again
+    for (const w of seen) {
+      expect(w, 'the call and the tile survive the change').to.include({ samePc: true, sameTile: true, left: 0 })
+      expect(w.states, 'the tile said "reconnecting" meanwhile').to.include('reconnecting')
+    }
   })
 })
+
+/**
+ * From now on, remember in the page what must survive a network change: its call's RTCPeerConnection with `peerId`,
+ * that person's tile element, each state the tile shows, and whether the member left the room.
+ */
+async function watch (page: Participant['page'], peerId: string): Promise<void> {
+  await page.evaluate(({ id, tile }) => {
+    const f = (globalThis as any).freeflow
+    const member = f.room.members().find((m: any) => m.peerId.toString() === id)
+    const w = { pc: f.call.peerConnection(member.peerId), tile: document.querySelector(tile), states: [] as string[], left: 0, id, selector: tile }
+    let present = true
+    const look = (): void => {
+      const state = (document.querySelector(tile) as HTMLElement | null)?.dataset.state ?? 'no tile'
+      if (w.states.at(-1) !== state) { w.states.push(state) }
+      const now = f.room?.members().some((m: any) => m.peerId.toString() === id) === true
+      if (present && !now) { w.left++ }
+      present = now
+    }
+    look()
+    setInterval(look, 100);
+    (globalThis as any).watched = w
+  }, { id: peerId, tile: tileSelector(peerId) })
+}
+
+/** What `watch` saw: the states the tile showed, whether the connection and the tile are the ones watched. */
+async function watched (page: Participant['page']): Promise<{ states: string[], samePc: boolean, sameTile: boolean, left: number }> {
+  return page.evaluate(() => {
+    const w = (globalThis as any).watched
+    const f = (globalThis as any).freeflow
+    const member = f.room.members().find((m: any) => m.peerId.toString() === w.id)
+    const pc = member != null ? f.call.peerConnection(member.peerId) : undefined
+    return { states: w.states, samePc: pc === w.pc, sameTile: document.querySelector(w.selector) === w.tile, left: w.left }
+  })
+}
