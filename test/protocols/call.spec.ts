@@ -7,17 +7,14 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { tcp } from '@libp2p/tcp'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import { MediaStream as WeriftStream, MediaStreamTrack as WeriftTrack } from 'werift'
-import { defaultWebRTCBind } from '../../node/peer.ts'
 import { RTCPeerConnectionForNode } from '../../node/werift-pc.ts'
 import { CALL_PROTOCOL } from '../../protocols/call/index.ts'
-import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
 import { rejection, until } from '../helpers/assert.ts'
+import { peerNode } from '../helpers/nodes.ts'
 import type { Call, CallServiceApi, CallServiceInit, MediaStateEvent, PeerStateEvent, RemoteTrackEvent } from '../../protocols/call/index.ts'
 import type { DirectConnections } from '../../protocols/direct/index.ts'
 import type { Room, RoomServiceApi } from '../../protocols/room/index.ts'
@@ -67,16 +64,7 @@ describe('call service between two nodes', function () {
   const calls: Call[] = []
 
   async function node (call: CallServiceInit): Promise<Node> {
-    const bind = defaultWebRTCBind()
-    const n = await createLibp2p(overlayOptions({
-      role: 'peer',
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      call,
-      bootstrap: [relay.node.getMultiaddrs()[0].toString()],
-      transports: [tcp()],
-      rtcExtra: bind != null ? { bindAddress: bind } : undefined
-    })) as unknown as Node
+    const n = await peerNode<Node>(relay.node, await generateKeyPair('Ed25519'), ['/ip4/127.0.0.1/tcp/0'], { call })
     nodes.push(n)
     return n
   }

@@ -7,19 +7,16 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { defaultWebRTCBind } from '../../node/peer.ts'
 import { withoutRelayedAddrs } from '../../protocols/overlay/dht-peers.ts'
-import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
 import { until } from '../helpers/assert.ts'
-import type { PeerInfo, PrivateKey } from '@libp2p/interface'
+import { peerNode } from '../helpers/nodes.ts'
+import type { PeerInfo } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
 describe('DHT routing table of a client', function () {
@@ -28,16 +25,7 @@ describe('DHT routing table of a client', function () {
   const nodes: Libp2p[] = []
 
   async function node (listen: string[]): Promise<Libp2p> {
-    const privateKey: PrivateKey = await generateKeyPair('Ed25519')
-    const bind = defaultWebRTCBind()
-    const n = await createLibp2p(overlayOptions({
-      role: 'peer',
-      privateKey,
-      listen,
-      bootstrap: [relay.node.getMultiaddrs()[0].toString()],
-      transports: [tcp()],
-      rtcExtra: bind != null ? { bindAddress: bind } : undefined
-    }))
+    const n = await peerNode(relay.node, await generateKeyPair('Ed25519'), listen)
     nodes.push(n)
     return n
   }

@@ -6,15 +6,12 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
-import { defaultWebRTCBind } from '../../node/peer.ts'
-import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { sleep } from '../../protocols/util/backoff.ts'
 import { createRelay } from '../../relay/relay.ts'
 import { until } from '../helpers/assert.ts'
+import { peerNode } from '../helpers/nodes.ts'
 import type { DirectConnections, DirectInit } from '../../protocols/direct/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
@@ -34,16 +31,7 @@ describe('direct-connection service', function () {
   let nodes: Node[] = []
 
   async function node (privateKey: PrivateKey, direct: DirectInit = {}, listen = ['/p2p-circuit', '/webrtc']): Promise<Node> {
-    const bind = defaultWebRTCBind()
-    const n = await createLibp2p(overlayOptions({
-      role: 'peer',
-      privateKey,
-      listen,
-      direct,
-      bootstrap: [relay.node.getMultiaddrs()[0].toString()],
-      transports: [tcp()],
-      rtcExtra: bind != null ? { bindAddress: bind } : undefined
-    })) as unknown as Node
+    const n = await peerNode<Node>(relay.node, privateKey, listen, { direct })
     nodes.push(n)
     return n
   }

@@ -6,17 +6,14 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { pbStream } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
-import { createLibp2p } from 'libp2p'
-import { defaultWebRTCBind } from '../../node/peer.ts'
 import { CALL_PROTOCOL } from '../../protocols/call/index.ts'
 import { HelloCodec, SignalCodec } from '../../protocols/call/messages.ts'
 import { SignalChannel } from '../../protocols/call/signal-channel.ts'
-import { overlayOptions } from '../../protocols/overlay/index.ts'
 import { createRelay } from '../../relay/relay.ts'
 import { until } from '../helpers/assert.ts'
+import { peerNode } from '../helpers/nodes.ts'
 import type { DirectConnections } from '../../protocols/direct/index.ts'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
@@ -25,6 +22,16 @@ type Node = Libp2p<{ direct: DirectConnections }>
 
 const ROOM = new Uint8Array(16).fill(7)
 
+/** A call stream the other side accepted: the connection it came on, the signals read, why it ended. */
+interface Accepted { connection: Connection, signals: number, ended?: string }
+
+/** A channel whose first signal arrived, what the other side accepted, and how often the channel resynced. */
+interface Signalling {
+  c: SignalChannel
+  streams: Accepted[]
+  resyncs(): number
+}
+
 describe('call signalling when the media path breaks', function () {
   this.timeout(90_000)
   let relay: Awaited<ReturnType<typeof createRelay>>
@@ -32,15 +39,7 @@ describe('call signalling when the media path breaks', function () {
   let channels: SignalChannel[] = []
 
   async function node (privateKey: PrivateKey, listen: string[]): Promise<Node> {
-    const bind = defaultWebRTCBind()
-    const n = await createLibp2p(overlayOptions({
-      role: 'peer',
-      privateKey,
-      listen,
-      bootstrap: [relay.node.getMultiaddrs()[0].toString()],
-      transports: [tcp()],
-      rtcExtra: bind != null ? { bindAddress: bind } : undefined
-    })) as unknown as Node
+    const n = await peerNode<Node>(relay.node, privateKey, listen)
     nodes.push(n)
     return n
   }
@@ -53,10 +52,10 @@ describe('call signalling when the media path breaks', function () {
   }
 
   /** Each call stream `n` accepts: the connection it came on, and the signals read from it. */
-  async function accept (n: Node): Promise<Array<{ connection: Connection, signals: number, ended?: string }>> {
-    const streams: Array<{ connection: Connection, signals: number, ended?: string }> = []
+  async function accept (n: Node): Promise<Accepted[]> {
+    const streams: Accepted[] = []
     await n.handle(CALL_PROTOCOL, async (stream, connection) => {
-      const entry: { connection: Connection, signals: number, ended?: string } = { connection, signals: 0 }
+      const entry: Accepted = { connection, signals: 0 }
       streams.push(entry)
       const pb = pbStream(stream)
       try {
@@ -72,23 +71,28 @@ describe('call signalling when the media path breaks', function () {
     return streams
   }
 
-  function channel (from: Node, to: Node, onResync: () => void): SignalChannel {
+  const signal = { tracks: [], state: { mic: true, camera: true, screen: false } }
+
+  /** `a`'s channel to `b`, once its first signal arrived; what `b` accepted, and how often the channel resynced. */
+  async function signalling (a: Node, b: Node): Promise<Signalling> {
+    const streams = await accept(b)
+    let resyncs = 0
     const c = new SignalChannel({
-      peerId: to.peerId,
+      peerId: b.peerId,
       roomId: ROOM,
-      connectionManager: (from as any).components.connectionManager,
+      connectionManager: (a as any).components.connectionManager,
       maxMessageSize: 64 * 1024,
       openTimeout: 5_000,
       provenAfter: 1_000,
-      log: (from as any).components.logger.forComponent('test:signal-channel'),
-      onResync,
+      log: (a as any).components.logger.forComponent('test:signal-channel'),
+      onResync: () => { resyncs++ },
       onNoCall: () => { throw new Error('the other side speaks the call protocol') }
     })
     channels.push(c)
-    return c
+    c.send(signal)
+    await until('the first signal arrived', () => streams.some(s => s.signals === 1))
+    return { c, streams, resyncs: () => resyncs }
   }
-
-  const signal = { tracks: [], state: { mic: true, camera: true, screen: false } }
 
   before(async () => {
     relay = await createRelay({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
@@ -111,11 +115,7 @@ describe('call signalling when the media path breaks', function () {
     await a.peerStore.merge(b.peerId, { multiaddrs: b.getMultiaddrs() })
     a.services.direct.want(b.peerId)
     await until('a direct connection', () => a.getConnections(b.peerId).some(c => c.limits == null && c.status === 'open'), 60_000)
-    const streams = await accept(b)
-    let resyncs = 0
-    const c = channel(a, b, () => { resyncs++ })
-    c.send(signal)
-    await until('the first signal arrived', () => streams.some(s => s.signals === 1))
+    const { c, streams, resyncs } = await signalling(a, b)
     const first = c.connection
     expect(first?.limits, 'signalling is on the direct connection').to.equal(undefined)
     expect(first?.remoteAddr.toString()).to.include('/webrtc')
@@ -124,18 +124,14 @@ describe('call signalling when the media path breaks', function () {
     expect(first?.status, 'the direct connection is closed at once').to.not.equal('open')
     c.send(signal)
     await until('a second stream carries signals', () => streams.length >= 2 && streams.at(-1)!.signals >= 1, 30_000)
-    expect(resyncs, 'the new stream began with a resync').to.equal(1)
+    expect(resyncs(), 'the new stream began with a resync').to.equal(1)
     expect(streams.at(-1)?.connection.id).to.not.equal(first?.id)
   })
 
   it('keeps a direct TCP connection: its path is not the media\'s', async () => {
     const [a, b] = await pair(['/ip4/127.0.0.1/tcp/0'])
     await a.dial(b.getMultiaddrs()[0])
-    const streams = await accept(b)
-    let resyncs = 0
-    const c = channel(a, b, () => { resyncs++ })
-    c.send(signal)
-    await until('the first signal arrived', () => streams.some(s => s.signals === 1))
+    const { c, streams, resyncs } = await signalling(a, b)
     const first = c.connection
     expect(first?.remoteAddr.toString()).to.include('/tcp/')
     c.pathBroke()
@@ -143,6 +139,6 @@ describe('call signalling when the media path breaks', function () {
     await until('the second signal arrived', () => streams[0].signals === 2)
     expect(first?.status).to.equal('open')
     expect(streams).to.have.lengthOf(1)
-    expect(resyncs).to.equal(0)
+    expect(resyncs()).to.equal(0)
   })
 })
