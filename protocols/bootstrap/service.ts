@@ -1,12 +1,11 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { Backoff, sleep } from '../util/backoff.ts'
+import { DEFAULTS } from './constants.ts'
 import { parseBootstrap } from './parse.ts'
 import type { Bootstrap, BootstrapComponents, BootstrapEvents, BootstrapInit, BootstrapStatus } from './index.ts'
 import type { Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const DEFAULTS = { dialTimeout: 10_000, initialBackoff: 1_000, maxBackoff: 30_000, checkInterval: 5_000 }
 
 interface Target {
   addr: Multiaddr

@@ -1,12 +1,11 @@
 import { serviceCapabilities } from '@libp2p/interface'
-import { WEBRTC_DIAL_TIMEOUT, withRetry } from '../dial/index.ts'
+import { withRetry } from '../dial/index.ts'
 import { Backoff, sleep } from '../util/backoff.ts'
 import { addrsVia } from './addrs.ts'
+import { DEFAULTS } from './constants.ts'
 import type { DirectComponents, DirectConnections, DirectInit, Release } from './index.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const DEFAULTS: Required<DirectInit> = { dialTimeout: WEBRTC_DIAL_TIMEOUT, attempts: 2, initialBackoff: 1_000, maxBackoff: 30_000, checkInterval: 30_000 }
 
 interface Want {
   peerId: PeerId

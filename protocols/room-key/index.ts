@@ -8,32 +8,14 @@
  *
  * WebCrypto only: this module runs unchanged in Node and in the browser.
  */
+import { CHECKSUM_BYTES, EPOCH_MS, LABELS, NONCE_BYTES, ROOM_KEY_LENGTH, ROOM_KEY_VERSION, ROOM_SECRET_BYTES } from './constants.ts'
+import { InvalidRoomKeyError, SealError } from './errors.ts'
 
-/** Version of the key format and of every derivation below. */
-export const ROOM_KEY_VERSION = 1
-/** Bytes of secret in a room key: 128 bits is beyond brute force for a link that lives for a meeting. */
-export const ROOM_SECRET_BYTES = 16
-/** Checksum bytes: a typo (any change of the key) slips through with probability 2^-24, about 1 in 16 million. */
-const CHECKSUM_BYTES = 3
-/** Length of a room key in characters: (1 + 16 + 3) bytes * 8 / 5. */
-export const ROOM_KEY_LENGTH = 32
-/** Rendezvous records rotate every hour; a joiner looks up the current and the previous epoch. */
-export const EPOCH_MS = 60 * 60 * 1000
-/** Bytes of the random nonce that AES-GCM needs for every sealed message (96 bits, as GCM is designed for). */
-export const NONCE_BYTES = 12
+export { EPOCH_MS, LABELS, NONCE_BYTES, ROOM_KEY_LENGTH, ROOM_KEY_VERSION, ROOM_SECRET_BYTES } from './constants.ts'
+export { InvalidRoomKeyError, SealError } from './errors.ts'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 const HKDF_SALT = utf8('freeflow-connect/v1')
-
-export class InvalidRoomKeyError extends Error {
-  static readonly name = 'InvalidRoomKeyError'
-  readonly name = 'InvalidRoomKeyError'
-}
-
-export class SealError extends Error {
-  static readonly name = 'SealError'
-  readonly name = 'SealError'
-}
 
 export interface RoomKeys {
   /** The key as a person types it, normalised. */
@@ -154,15 +136,6 @@ async function hkdf (ikm: CryptoKey, label: string, bytes: number): Promise<Uint
   const bits = await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: HKDF_SALT, info: utf8(label) }, ikm, bytes * 8)
   return new Uint8Array(bits)
 }
-
-/** The HKDF labels, one per use; changing one is a protocol version change. */
-export const LABELS = {
-  roomId: 'freeflow/v1/room-id',
-  topic: 'freeflow/v1/topic',
-  chat: 'freeflow/v1/chat',
-  membership: 'freeflow/v1/membership',
-  rendezvous: (epoch: number) => `freeflow/v1/rendezvous/${epoch}`
-} as const
 
 /** Derive every sub-key of a room. Throws InvalidRoomKeyError for a malformed key. */
 export async function deriveRoomKeys (text: string): Promise<RoomKeys> {
