@@ -31,6 +31,12 @@ export const MAX_ADDRS = 16
 export const MAX_PRESENCE_ADDRS = 32
 /** Members listed in one Welcome, at most (sent and accepted): a bound on what one handshake makes us dial. */
 export const MAX_MEMBERS = 256
+/** Peers the member state machine keeps (present ones always): absent ones beyond this are forgotten, oldest first. */
+export const MAX_STATES = 2 * MAX_MEMBERS
+/** Dials at once to authors of presence a member forwarded that never completed a handshake (section 6). */
+export const MAX_UNPROVEN_DIALS = 4
+/** Such an author is dialled again at most this often, in ms. */
+export const UNPROVEN_RETRY = 60_000
 /** Chat ids remembered for exactly-once delivery: far more than gossip or a Welcome can bring back. */
 export const MAX_SEEN = 10_000
 /** History handed over in one Welcome, in bytes at most: the newest entries that fit under the 1 MiB frame limit. */

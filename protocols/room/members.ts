@@ -3,7 +3,10 @@
  * the clock it is given: the room feeds it what it hears (sealed presence and chat, handshakes, disconnects) and
  * calls `sweep()` every `SWEEP_INTERVAL`; it reports joins, leaves and status changes through `dispatch`.
  *
- * - absent, then heard (presence, chat, a handshake): present, `peer:join`;
+ * - absent, then a completed handshake (its Welcome): present, `peer:join`; presence and chat keep a member present
+ * only once it has proven itself so: sealed messages from an author that never completed a handshake with this node
+ * make nobody present, are not kept, and dial nobody (a member with the key could otherwise sign presence with
+ * throwaway keys and make ghost members appear, each dialled at addresses it chose: docs/threat-model.md 3.5);
  * - present, then its LEAVE: absent, `peer:leave` with reason 'left';
  * - present, then silent longer than leaveTimeout, or disconnected longer than disconnectGrace and silent
  * since: absent, `peer:leave` with reason 'timeout'.
@@ -12,7 +15,7 @@
  * is ignored, so a recorded heartbeat cannot bring a member back.
  */
 import { decodeAddrs } from './codec.ts'
-import { MAX_ADDRS, MAX_MEMBERS, MAX_PRESENCE_AGE } from './constants.ts'
+import { MAX_ADDRS, MAX_MEMBERS, MAX_PRESENCE_AGE, MAX_STATES } from './constants.ts'
 import { Presence, Role } from './pb/room.ts'
 import { safeName } from './text.ts'
 import type { MemberInfo, MemberRole, RoomEvents } from './index.ts'
@@ -35,6 +38,8 @@ export interface MemberState {
   present: boolean
   /** Completed a handshake with this node over a connection that is still up. */
   verified: boolean
+  /** Completed a handshake with this node at least once: its presence and chat count. */
+  proven: boolean
   lastHeard: number
   disconnectedAt?: number
   /** Author timestamp of its LEAVE, so a late heartbeat cannot bring it back. */
@@ -110,8 +115,16 @@ export class Members {
     this.closed = true
   }
 
-  /** A member proved itself (a sealed message or a handshake): it is present. */
-  heard (peerId: PeerId, news: Heard = {}): MemberState {
+  /**
+   * A sealed topic message (chat) from `peerId`: it keeps a member present that has proven itself by a handshake.
+   * Undefined for an author that never did (it stays unknown).
+   */
+  heardOnTopic (peerId: PeerId, news: Heard = {}): MemberState | undefined {
+    if (this.get(peerId)?.proven !== true) { return undefined }
+    return this.heard(peerId, news)
+  }
+
+  private heard (peerId: PeerId, news: Heard = {}): MemberState {
     const m = this.member(peerId)
     // the status goes with the join, so the app never shows a recording member as not recording
     if (news.status != null && !m.present) { this.status(m, news.status) }
@@ -131,6 +144,7 @@ export class Members {
 
   /** A member completed the handshake with this node (its Welcome): present and verified. */
   verified (peerId: PeerId, name: string, status: MemberStatus): MemberState {
+    this.member(peerId).proven = true
     const m = this.heard(peerId, { name, status })
     m.verified = true
     return m
@@ -138,10 +152,11 @@ export class Members {
 
   /**
    * Sealed presence from `from`, stamped `ts` by its author. Returns the member when it is present afterwards;
-   * undefined when the message was a replay or a LEAVE.
+   * undefined when the message was a replay or a LEAVE, or its author never completed a handshake with this node.
    */
   presence (from: PeerId, ts: bigint, presence: Presence): MemberState | undefined {
-    const m = this.member(from)
+    const m = this.get(from)
+    if (m?.proven !== true) { return undefined }
     if (m.leftTs != null && ts <= m.leftTs) { return undefined }
     // a recorded heartbeat replayed later must not bring a member back
     if (Number(ts) < this.now() - MAX_PRESENCE_AGE || (m.lastPresenceTs != null && ts <= m.lastPresenceTs)) { return undefined }
@@ -186,10 +201,19 @@ export class Members {
     const key = peerId.toString()
     let m = this.states.get(key)
     if (m == null) {
-      m = { peerId, name: '', present: false, verified: false, lastHeard: 0, addrs: [], role: 'participant' }
+      m = { peerId, name: '', present: false, verified: false, proven: false, lastHeard: 0, addrs: [], role: 'participant' }
       this.states.set(key, m)
+      this.forgetAbsent()
     }
     return m
+  }
+
+  /** Over MAX_STATES, the longest-known absent members are forgotten (a LEAVE timestamp goes with them). */
+  private forgetAbsent (): void {
+    for (const [key, m] of this.states) {
+      if (this.states.size <= MAX_STATES) { return }
+      if (!m.present) { this.states.delete(key) }
+    }
   }
 
   private status (m: MemberState, status: MemberStatus): void {

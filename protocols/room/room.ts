@@ -12,7 +12,7 @@ import { toHex } from '../room-key/index.ts'
 import { raceSignal } from '../util/abort.ts'
 import { sleep } from '../util/backoff.ts'
 import { decodeAddrs } from './codec.ts'
-import { CHAT_ID_BYTES, DIAL_TIMEOUT, MAX_ADDRS, REDIAL_DELAY, ROOM_PROTOCOL, SWEEP_INTERVAL } from './constants.ts'
+import { CHAT_ID_BYTES, DIAL_TIMEOUT, MAX_ADDRS, MAX_PRESENCE_AGE, MAX_STATES, MAX_UNPROVEN_DIALS, REDIAL_DELAY, ROOM_PROTOCOL, SWEEP_INTERVAL, UNPROVEN_RETRY } from './constants.ts'
 import { Discovery } from './discovery.ts'
 import { sealEnvelope } from './envelope.ts'
 import { InvalidMessageError, MissingPubsubError, RoomLeftError } from './errors.ts'
@@ -58,6 +58,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
   private readonly topic: RoomTopic
   private readonly discovery: Discovery
   private readonly connecting = new Set<string>()
+  /** Authors of presence that a member forwarded but that never completed a handshake: when they were last dialled. */
+  private readonly unproven = new Map<string, number>()
+  private unprovenDials = 0
   private readonly shutdown = new AbortController()
   private leaving?: Promise<void>
   /** When this node joined: chat handed over in a Welcome is history only if it was written before then. */
@@ -77,7 +80,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     this.log = components.logger.forComponent(`freeflow:room:${init.keys.shortName}`)
     this.roster = new Members({ ...config, dispatch: this.dispatch })
     this.history = new ChatHistory(config)
-    this.topic = new RoomTopic(init.keys, this.log)
+    this.topic = new RoomTopic(init.keys, this.log, this.admit)
     this.discovery = new Discovery({
       keys: init.keys,
       components,
@@ -274,6 +277,17 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       .catch(err => { this.log('dropped a message from %p - %e', msg.type === 'signed' ? msg.from : undefined, err) })
   }
 
+  /**
+   * The topic validator's word on an envelope that opened: taken when its author completed a handshake with this
+   * node at some time. Anything else is ignored: not shown, not passed on to the mesh (so an honest member does not
+   * spread a ghost's presence with its own good name), and a presence worth a handshake only as `vouched` says.
+   */
+  private readonly admit = ({ from, payload }: OpenedEnvelope, via: PeerId): boolean => {
+    if (this.roster.get(from)?.proven === true || from.equals(this.components.peerId)) { return true }
+    if (payload.presence != null && !this.left) { this.vouched(from, payload.ts, payload.presence, via) }
+    return false
+  }
+
   private onEnvelope ({ from, payload }: OpenedEnvelope, sealed: Uint8Array): void {
     if (this.left || from.equals(this.components.peerId)) { return }
     if (payload.presence != null) {
@@ -282,7 +296,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     } else if (payload.chat != null) {
       // a member's name is its own word in its presence and Welcome: a chat message's name field names only an
       // author not heard of before, and renames nobody
-      this.roster.heard(from, (this.roster.get(from)?.name ?? '') === '' ? { name: payload.chat.name } : {})
+      // only from a member that completed a handshake with this node: chat from another author comes again in its
+      // Welcome if it ever does (a member with the key could otherwise post as any number of throwaway identities)
+      if (this.roster.heardOnTopic(from, (this.roster.get(from)?.name ?? '') === '' ? { name: payload.chat.name } : {}) == null) { return }
       const msg = chatMessage(from, payload, false, this.config)
       if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', this.byAuthorsName(msg)) }
     }
@@ -316,13 +332,41 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     }
   }
 
+  /**
+   * Presence from an author that never completed a handshake with this node shows nobody; it is worth a handshake
+   * only when it came from a member that did (two members that joined at once through a third learn of each other
+   * this way, not from its Welcomes: the third forwards what it took), and then at most MAX_UNPROVEN_DIALS at a
+   * time and once per author per UNPROVEN_RETRY. A member with the key that signs presence with throwaway keys gets
+   * a trickle of failed dials from the members it sends them to, who pass nothing on; a stranger gets none
+   * (docs/threat-model.md 3.5).
+   */
+  private vouched (author: PeerId, ts: bigint, presence: Presence, via: PeerId): void {
+    if (presence.kind === Presence.Kind.LEAVE || !this.roster.isMember(via) || Number(ts) < Date.now() - MAX_PRESENCE_AGE) { return }
+    const key = author.toString()
+    const now = Date.now()
+    const tried = this.unproven.get(key)
+    if ((tried != null && now - tried < UNPROVEN_RETRY) || this.unprovenDials >= MAX_UNPROVEN_DIALS || this.connecting.has(key)) { return }
+    this.unproven.set(key, now)
+    // bounded like the roster: the oldest attempt is forgotten first
+    if (this.unproven.size > MAX_STATES) { this.unproven.delete(this.unproven.keys().next().value as string) }
+    this.unprovenDials++
+    this.connect(author, decodeAddrs(presence.addrs), () => { this.unprovenDials-- })
+  }
+
   /** Reach a (possible) member and run the handshake with it, unless that is done or under way. */
-  private connect (peerId: PeerId, addrs: Multiaddr[]): void {
+  private connect (peerId: PeerId, addrs: Multiaddr[], done?: () => void): void {
     const key = peerId.toString()
-    if (this.left || peerId.equals(this.components.peerId) || this.connecting.has(key)) { return }
-    if (this.roster.isVerified(peerId) && this.components.connectionManager.getConnections(peerId).length > 0) { return }
+    const skip = this.left || peerId.equals(this.components.peerId) || this.connecting.has(key) ||
+      (this.roster.isVerified(peerId) && this.components.connectionManager.getConnections(peerId).length > 0)
+    if (skip) {
+      done?.()
+      return
+    }
     this.connecting.add(key)
-    void this.dial(peerId, addrs).finally(() => { this.connecting.delete(key) })
+    void this.dial(peerId, addrs).finally(() => {
+      this.connecting.delete(key)
+      done?.()
+    })
   }
 
   /**

@@ -49,18 +49,27 @@ export class RoomTopic {
   /** Envelopes opened by the validator, for the message event that follows. */
   private readonly opened = new WeakMap<Uint8Array, OpenedEnvelope>()
 
-  constructor (keys: RoomKeys, log: Logger) {
+  /** Whether an envelope that opened is taken (and passed on to the mesh) or quietly ignored; `via` forwarded it. */
+  private readonly admit: (opened: OpenedEnvelope, via: PeerId) => boolean
+
+  constructor (keys: RoomKeys, log: Logger, admit: (opened: OpenedEnvelope, via: PeerId) => boolean = () => true) {
     this.keys = keys
     this.topic = keys.topic
     this.log = log
+    this.admit = admit
   }
 
-  /** The topic validator: accept only a signed message whose envelope opens and whose author is its signer. */
+  /**
+   * The topic validator: reject a message that is not signed, whose envelope does not open or whose author is not
+   * its signer; ignore (neither deliver nor forward, no penalty: an honest member forwards what it took) one that
+   * `admit` does not take.
+   */
   readonly validate = async (peer: PeerId, msg: Message): Promise<TopicValidatorResult> => {
     if (msg.type !== 'signed') { return TopicValidatorResult.Reject }
     try {
       const opened = await openEnvelope(this.keys, msg.data)
       if (!opened.from.equals(msg.from)) { throw new InvalidMessageError('author is not the gossipsub signer') }
+      if (!this.admit(opened, peer)) { return TopicValidatorResult.Ignore }
       // the 'message' event that follows carries the same bytes: do not decrypt and verify them twice
       this.opened.set(msg.data, opened)
       return TopicValidatorResult.Accept

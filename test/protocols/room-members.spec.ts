@@ -7,7 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { MAX_ADDRS, MAX_PRESENCE_AGE } from '../../protocols/room/constants.ts'
+import { MAX_ADDRS, MAX_PRESENCE_AGE, MAX_STATES } from '../../protocols/room/constants.ts'
 import { Members } from '../../protocols/room/members.ts'
 import { Presence, Role } from '../../protocols/room/pb/room.ts'
 import type { MemberInfo, RoomEvents } from '../../protocols/room/index.ts'
@@ -43,6 +43,17 @@ describe('room members', () => {
       now: () => now,
       dispatch: <K extends MemberEvent>(type: K, detail: RoomEvents[K]['detail']) => { events.push({ type, detail: detail as MemberInfo }) }
     })
+    // bob and carol completed a handshake with this node an hour ago and have been gone since: their presence counts
+    now = T0 - 3_600_000
+    for (const [who, name] of [[bob, 'bob'], [carol, 'carol']] as const) {
+      members.verified(who, name, { role: Role.PARTICIPANT, recordingSince: 0n })
+      members.disconnected(who)
+    }
+    now += GRACE + 1
+    members.sweep()
+    expect(members.present()).to.be.empty()
+    now = T0
+    events = []
   })
 
   function presence (kind: Presence.Kind, extra: Partial<Presence> = {}): Presence {
@@ -114,7 +125,7 @@ describe('room members', () => {
     it('chat counts as being heard', () => {
       hear(Presence.Kind.JOIN)
       now += 10_000
-      members.heard(bob, { name: 'bob' })
+      expect(members.heardOnTopic(bob, { name: 'bob' })).to.not.equal(undefined)
       now += 10_000
       members.sweep()
       expect(types()).to.deep.equal(['peer:join'])
@@ -187,7 +198,7 @@ describe('room members', () => {
       expect(types()).to.deep.equal(['peer:join', 'peer:leave:timeout'])
     })
 
-    it('presence older than MAX_PRESENCE_AGE is ignored, even from a member never heard before', () => {
+    it('presence older than MAX_PRESENCE_AGE is ignored, even from a member not present', () => {
       expect(hear(Presence.Kind.JOIN, carol, -MAX_PRESENCE_AGE - 1)).to.equal(undefined)
       expect(events).to.be.empty()
       expect(hear(Presence.Kind.JOIN, carol, -MAX_PRESENCE_AGE + 1000)?.present).to.equal(true)
@@ -198,6 +209,36 @@ describe('room members', () => {
       expect(hear(Presence.Kind.HEARTBEAT, bob, -1, { name: 'older' })).to.equal(undefined)
       expect(members.present()[0].name).to.equal('first')
       expect(hear(Presence.Kind.HEARTBEAT, bob, 1, { name: 'newer' })?.name).to.equal('newer')
+    })
+  })
+
+  describe('ghosts', () => {
+    it('presence and chat from an author that never completed a handshake make nobody present and are not kept', async () => {
+      for (let i = 0; i < 500; i++) {
+        const ghost = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        expect(hear(Presence.Kind.JOIN, ghost, 0, { name: `ghost ${i}`, addrs: [multiaddr('/ip4/192.0.2.9/tcp/1').bytes] })).to.equal(undefined)
+        expect(members.heardOnTopic(ghost, { name: `ghost ${i}` })).to.equal(undefined)
+        expect(members.get(ghost)).to.equal(undefined)
+      }
+      expect(events).to.be.empty()
+      expect(members.present()).to.be.empty()
+      // and once a ghost's identity completes a handshake, it is a member like any other
+      members.verified(bob, 'bob', { role: Role.PARTICIPANT, recordingSince: 0n })
+      expect(types()).to.deep.equal(['peer:join'])
+    })
+
+    it('keeps at most MAX_STATES peers: absent ones are forgotten first, present ones never', async () => {
+      members.verified(bob, 'bob', { role: Role.PARTICIPANT, recordingSince: 0n })
+      for (let i = 0; i < MAX_STATES + 10; i++) {
+        const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        members.verified(other, `m${i}`, { role: Role.PARTICIPANT, recordingSince: 0n })
+        members.disconnected(other)
+        now += GRACE + 1
+        members.heardOnTopic(bob)
+        members.sweep()
+      }
+      expect(members.get(carol), 'carol, absent and known the longest, is forgotten').to.equal(undefined)
+      expect(members.present().map(m => m.name)).to.deep.equal(['bob'])
     })
   })
 
