@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { bootstrapArg, InputError, onSignals, parse, positiveInt, printer, reportBootstrap, runCommand, UsageError } from '../node/cli-kit.ts'
 import { defaultDataDir, loadIdentity } from '../node/identity.ts'
 import { generateRoomKey } from '../protocols/room-key/index.ts'
+import { parseTrustedProxies } from './forwarded.ts'
 import { createRelay, DEFAULT_LIMITS } from './relay.ts'
 import { DEFAULT_TURN } from './turn/index.ts'
 import type { RelayLimits } from './relay.ts'
@@ -18,7 +19,8 @@ import type { RelayTurn, TurnOptions, TurnStatus } from './turn/index.ts'
 export const USAGE = `usage:
   freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
                  [--http <host:port>] [--json] [--print-link]
-                 [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
+                 [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N] [--max-connections-per-ip N]
+                 [--trusted-proxy <ip>...]
                  [--relay-duration <seconds>] [--relay-data <bytes>]
                  [--no-turn] [--turn-port N] [--turn-host <address or name>...] [--turn-allow-private]
                  [--turn-tls-cert <pem> --turn-tls-key <pem>] [--turn-tls-port N]
@@ -91,6 +93,7 @@ function limitsArgs (values: Record<string, unknown>): RelayLimits {
     maxReservations: positiveInt(values['max-reservations'], '--max-reservations') ?? DEFAULT_LIMITS.maxReservations,
     maxReservationsPerIp: positiveInt(values['max-reservations-per-ip'], '--max-reservations-per-ip') ?? DEFAULT_LIMITS.maxReservationsPerIp,
     maxConnections: positiveInt(values['max-connections'], '--max-connections') ?? DEFAULT_LIMITS.maxConnections,
+    maxConnectionsPerIp: positiveInt(values['max-connections-per-ip'], '--max-connections-per-ip') ?? DEFAULT_LIMITS.maxConnectionsPerIp,
     relayDuration: duration != null ? duration * 1000 : DEFAULT_LIMITS.relayDuration,
     relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData
   }
@@ -123,6 +126,8 @@ async function relayCommand (args: string[]): Promise<void> {
     'max-reservations': { type: 'string' },
     'max-reservations-per-ip': { type: 'string' },
     'max-connections': { type: 'string' },
+    'max-connections-per-ip': { type: 'string' },
+    'trusted-proxy': { type: 'string', multiple: true },
     'relay-duration': { type: 'string' },
     'relay-data': { type: 'string' },
     'no-turn': { type: 'boolean', default: false },
@@ -144,6 +149,12 @@ async function relayCommand (args: string[]): Promise<void> {
   const http = values.http != null ? parseHostPort(String(values.http)) : undefined
   const limits = limitsArgs(values)
   const turn = await turnArgs(values)
+  let trustedProxies: Set<string>
+  try {
+    trustedProxies = parseTrustedProxies((values['trusted-proxy'] as string[] | undefined) ?? [])
+  } catch (err: any) {
+    throw new UsageError(err.message)
+  }
   const out = printer(values.json === true)
   const dataDir = String(values['data-dir'] ?? defaultDataDir('relay'))
   const privateKey = await loadIdentity(dataDir)
@@ -151,7 +162,7 @@ async function relayCommand (args: string[]): Promise<void> {
   let relay
   try {
     // relays that know each other make one DHT: members who bootstrapped from different relays still meet
-    relay = await createRelay({ privateKey, listen: values.listen as string[] | undefined, announce: values.announce as string[] | undefined, http, appDir, limits, bootstrap, dataDir, turn: turn === false ? false : { ...DEFAULT_TURN, ...turn } })
+    relay = await createRelay({ privateKey, listen: values.listen as string[] | undefined, announce: values.announce as string[] | undefined, http, appDir, limits, bootstrap, dataDir, trustedProxies, turn: turn === false ? false : { ...DEFAULT_TURN, ...turn } })
   } catch (err: any) {
     throw new Error(`the relay could not start: ${err.message}`)
   }

@@ -7,7 +7,9 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import client from 'prom-client'
+import { addressKeyOf } from '../protocols/overlay/address-limits.ts'
 import { overlayOptions } from '../protocols/overlay/index.ts'
+import { forwardedIncomingMessage } from './forwarded.ts'
 import { startHttp } from './http.ts'
 import { DEFAULT_TURN, prepareTurn, turnOff } from './turn/index.ts'
 import { registerTurnMetrics } from './turn/metrics.ts'
@@ -16,7 +18,6 @@ import type { RelayTurn, TurnOptions } from './turn/index.ts'
 import type { Bootstrap } from '../protocols/bootstrap/index.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 
 export const DEFAULT_RELAY_LISTEN = [
@@ -30,13 +31,13 @@ export interface RelayLimits {
   /**
    * Reservations held at once.
    *
-   * @default 256
+   * @default 1024
    */
   maxReservations: number
   /**
-   * Reservations from one IP address.
+   * Reservations from one IP address (an IPv6 /64 counts as one address).
    *
-   * @default 8
+   * @default 64
    */
   maxReservationsPerIp: number
   /**
@@ -57,14 +58,26 @@ export interface RelayLimits {
    * @default 1024
    */
   maxConnections: number
+  /**
+   * Inbound connections from one IP address (an IPv6 /64 counts as one), pending and established.
+   *
+   * @default 128
+   */
+  maxConnectionsPerIp: number
 }
 
+/**
+ * An office of 50 people behind one NAT address all reachable, with room for reloads in flight (64 of them), while one
+ * address holds at most 1/16 of the reservations (1024): taking them all needs 16 addresses (16 IPv6 /64s). A
+ * reservation costs the relay a map entry and a timer; its peer's connection counts against maxConnections anyway.
+ */
 export const DEFAULT_LIMITS: RelayLimits = {
-  maxReservations: 256,
-  maxReservationsPerIp: 8,
+  maxReservations: 1024,
+  maxReservationsPerIp: 64,
   relayDuration: 10 * 60_000,
   relayData: 16n * 1024n * 1024n,
-  maxConnections: 1024
+  maxConnections: 1024,
+  maxConnectionsPerIp: 128
 }
 
 export interface RelayInit {
@@ -85,6 +98,13 @@ export interface RelayInit {
   turn?: Partial<TurnOptions> | false
   /** Where TURN keeps its shared secret and configuration (the relay's data directory); needed for TURN. */
   dataDir?: string
+  /**
+   * Addresses of TLS-terminating proxies in front of the WebSocket listener: for WebSocket connections from them, the
+   * client's address (for every per-address limit) is taken from `X-Forwarded-For`. Never from anyone else.
+   *
+   * @default []
+   */
+  trustedProxies?: Set<string>
 }
 
 export interface Relay {
@@ -93,10 +113,6 @@ export interface Relay {
   /** STUN/TURN: its status, URLs and counters (status `off` when not configured or not installed). */
   turn: RelayTurn
   stop(): Promise<void>
-}
-
-function ipOf (addr: Multiaddr | undefined): string | undefined {
-  return addr?.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }
 
 export async function createRelay (init: RelayInit): Promise<Relay> {
@@ -114,6 +130,8 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     announce: init.announce,
     transports: [tcp()],
     maxConnections: limits.maxConnections,
+    addressLimits: { maxConnectionsPerAddress: limits.maxConnectionsPerIp },
+    webSockets: (init.trustedProxies?.size ?? 0) > 0 ? { http: { IncomingMessage: forwardedIncomingMessage(init.trustedProxies ?? new Set()) } } : undefined,
     metrics: prometheusMetrics({ collectDefaultMetrics: true, preserveExistingMetrics: false }),
     relay: {
       reservations: {
@@ -128,15 +146,15 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
       ? undefined
       : { secret, ttl: turn.ttl, urls: () => turn.status().urls, available: () => turn.status().status === 'up' },
     connectionGater: {
-      // one address may not take every slot: count the reservations already held from the same IP
+      // one address (an IPv6 /64) may not take every slot: count the reservations already held from it
       denyInboundRelayReservation: (peer: PeerId) => {
         const node = holder.node
         if (node == null) { return false }
-        const ip = ipOf(node.getConnections(peer)[0]?.remoteAddr)
-        if (ip == null) { return false }
+        const key = addressKeyOf(node.getConnections(peer)[0]?.remoteAddr)
+        if (key == null) { return false }
         let held = 0
         for (const [other, r] of node.services.relay.reservations.entries()) {
-          if (!other.equals(peer) && ipOf(r.addr) === ip) { held++ }
+          if (!other.equals(peer) && addressKeyOf(r.addr) === key) { held++ }
         }
         return held >= limits.maxReservationsPerIp
       }

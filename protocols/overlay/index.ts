@@ -24,15 +24,18 @@ import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
+import { AddressLimits } from './address-limits.ts'
 import { withoutRelayedAddrs } from './dht-peers.ts'
 import { pubsubStreams } from './pubsub-streams.ts'
+import type { AddressLimitsInit } from './address-limits.ts'
 import type { BootstrapInit } from '../bootstrap/index.ts'
 import type { CallServiceInit } from '../call/index.ts'
 import type { DirectInit } from '../direct/index.ts'
 import type { RoomServiceInit } from '../room/index.ts'
 import type { TurnClientInit, TurnServerInit } from '../turn/index.ts'
 import type { CircuitRelayServerInit } from '@libp2p/circuit-relay-v2'
-import type { ComponentLogger, ConnectionGater, Metrics, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, Libp2pEvents, Metrics, PrivateKey, TypedEventTarget } from '@libp2p/interface'
+import type { WebSocketsInit } from '@libp2p/websockets'
 import type { Libp2pOptions } from 'libp2p'
 
 /** Our own Kademlia protocol: the overlay's DHT is separate from the public IPFS one. */
@@ -49,6 +52,28 @@ export const PING_MAX_TIMEOUT = 45_000
 
 /** Ping streams at once per connection and direction: PING_MAX_TIMEOUT / PING_INTERVAL of them, and one spare. */
 export const PING_STREAMS = 4
+
+/**
+ * Deadline for an inbound connection's upgrade (encryption and muxer chosen), in ms: a silent socket holds a pending
+ * slot this long. libp2p's 10 s let a trickle of them fill every slot; an honest handshake takes well under a second.
+ */
+export const INBOUND_UPGRADE_TIMEOUT = 5_000
+
+/**
+ * Inbound connections being upgraded at once, on a relay (libp2p's default is 10: 12 silent sockets kept everyone
+ * out). Each costs a socket and a timer; one address may hold only AddressLimits' share of them.
+ */
+export const RELAY_MAX_PENDING_INBOUND = 256
+
+/** The same on a peer with a public listener: it is dialled by members and the odd DHT client, not by everyone. */
+export const PEER_MAX_PENDING_INBOUND = 64
+
+/**
+ * New inbound connections per second from one host before libp2p refuses more (its default is 5): an office of 50
+ * behind one NAT address opening the app at the start of a meeting. A flood from one address is bounded by
+ * AddressLimits' pending share, not by this rate.
+ */
+export const INBOUND_CONNECTIONS_PER_SECOND = 20
 
 export interface OverlayInit {
   privateKey: PrivateKey
@@ -115,6 +140,19 @@ export interface OverlayInit {
   turnServer?: TurnServerInit
   /** Relays to stay connected to (multiaddrs ending in /p2p/<id>), or the bootstrap service's full options. */
   bootstrap?: string[] | BootstrapInit
+  /**
+   * Inbound connections per source address (an IPv4 address or an IPv6 /64).
+   *
+   * @default MAX_PENDING_PER_ADDRESS pending and MAX_CONNECTIONS_PER_ADDRESS in all (address-limits.ts)
+   */
+  addressLimits?: AddressLimitsInit
+  /**
+   * Options of the WebSockets transport (the relay's trusted proxies read forwarded client addresses through its
+   * `http.IncomingMessage`).
+   *
+   * @default {}
+   */
+  webSockets?: WebSocketsInit
   /** Rules added to the overlay's connection gater (the relay's per-IP reservation limit, for one). */
   connectionGater?: ConnectionGater
   metrics?(components: { logger: ComponentLogger }): Metrics
@@ -162,6 +200,13 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
   }
   // gossipsub's streams move to a connection that remains when the one they ran on closes (a relayed one expires)
   services.pubsubStreams = pubsubStreams()
+  // one address may hold only a share of the pending inbound slots and of the connections (a relay's or a public
+  // listener's): the gater below asks it, and it follows the node's connections to know which are still pending
+  const addressLimits = new AddressLimits(init.addressLimits)
+  services.addressLimits = (components: { events: TypedEventTarget<Libp2pEvents> }) => {
+    addressLimits.follow(components.events)
+    return addressLimits
+  }
   const hidden = peer && init.relayMediaOnly === true
   if (!hidden) { services.autoNAT = autoNAT() }
   // every RTCPeerConnection of a peer takes its servers from here, when it is made
@@ -186,7 +231,7 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
   }
   const boot = Array.isArray(init.bootstrap) ? { list: init.bootstrap } : init.bootstrap
   if (boot != null && boot.list.length > 0) { services.bootstrap = bootstrap(boot) }
-  const transports: NonNullable<Libp2pOptions['transports']> = [webSockets(), ...(init.transports ?? [])]
+  const transports: NonNullable<Libp2pOptions['transports']> = [webSockets(init.webSockets), ...(init.transports ?? [])]
   if (peer) {
     transports.push(
       // a function: libp2p calls it for each WebRTC connection, so each gets the credentials held at that moment
@@ -208,10 +253,14 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
     connectionGater: {
       // the overlay runs on LANs and on one machine too; which addresses are dialled is the room's choice
       denyDialMultiaddr: () => false,
+      denyInboundConnection: (maConn) => addressLimits.denyInboundConnection(maConn),
       ...init.connectionGater
     },
     connectionManager: {
-      maxConnections: init.maxConnections ?? (peer ? 100 : 1000)
+      maxConnections: init.maxConnections ?? (peer ? 100 : 1000),
+      maxIncomingPendingConnections: peer ? PEER_MAX_PENDING_INBOUND : RELAY_MAX_PENDING_INBOUND,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND
     },
     // libp2p pings every connection and aborts it when one ping fails; its default deadline (5 s at least, every
     // 10 s) is shorter than a busy laptop's page takes in a call (measured: a 3-way call on 2 cores lost its relay
