@@ -400,6 +400,29 @@ describe('freeflow record: limits', function () {
     expect(rec.stderr.split('\n').filter(l => l.includes('limit')), rec.stderr).to.have.lengthOf(1)
   })
 
+  it('limits: --max-files caps the files of the session, whoever they come from (new identities)', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const rec = startRecorder(key, relay, tempDir(), ['--max-files', '1'])
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    // two identities, as a member that makes a new one would
+    const members = [await opusMember(key, relay, 'Ada'), await opusMember(key, relay, 'Ada2')]
+    try {
+      await rec.waitFor('a file', e => e.event === 'track:start', 45_000)
+      // the other identity's track: a second file, or the limit
+      await rec.waitFor('a second file or the limit', e => e.event === 'limit' || rec.of('track:start').length > 1, 45_000)
+      await sleep(3_000)
+    } finally {
+      for (const m of members) { await m.stop() }
+    }
+    rec.kill('SIGINT')
+    expect((await rec.exited).code, rec.stderr).to.equal(0)
+    const manifest = JSON.parse(readFileSync(ready.manifest, 'utf8'))
+    console.log(`      --max-files 1, two identities: ${manifest.files.length} file(s), limits ${JSON.stringify(rec.of('limit').map(e => e.limit))}`)
+    expect(manifest.files).to.have.lengthOf(1)
+    expect(webmFiles(ready.dir)).to.have.lengthOf(1)
+    expect(rec.of('limit').map(e => e.limit)).to.deep.equal(['session-files'])
+  })
+
   it('limits: at --min-free-bytes (a 512 KiB tmpfs) all writing stops, the files are finished, the recorder exits 1', async function () {
     if (process.getuid?.() !== 0) { this.skip() } // mounting a tmpfs in a mount namespace of its own needs root
     const key = (await run(['room', 'new'])).stdout.trim()
