@@ -4,15 +4,15 @@
  * JSON object per line with an `event` field. Bad input is one sentence on stderr and exit code 2; a failure at run
  * time is one sentence and exit code 1.
  */
-import { access, constants, mkdir, readFile } from 'node:fs/promises'
+import { access, constants, lstat, mkdir, readFile, statfs } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { createInterface as createPrompt } from 'node:readline/promises'
 import { safeName } from '../protocols/room/text.ts'
 import { generateRoomKey, parseRoomKey } from '../protocols/room-key/index.ts'
-import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, InputError, onSignals, parse, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
+import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, InputError, onSignals, parse, positiveInt, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
 import { defaultDataDir, loadIdentity } from './identity.ts'
 import { createPeer } from './peer.ts'
-import { OutputDirError, Recorder, sessionDir } from './record.ts'
+import { DEFAULT_LIMITS, OutputDirError, Recorder, sessionDir } from './record.ts'
 import type { RecorderNode } from './record.ts'
 import type { ChatMessage, Room } from '../protocols/room/index.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -22,7 +22,7 @@ export const USAGE = `usage:
   freeflow join [<roomKey>] --name <name> --bootstrap <multiaddr>... [--listen <multiaddr>...] [--data-dir <dir>] [--json]
                  [--webrtc-bind <ip>] [--key-file <file>] [ICE options]
   freeflow record [<roomKey>] --bootstrap <multiaddr>... --out <dir> [--name <name>] [--listen <multiaddr>...]
-                 [--data-dir <dir>] [--json] [--webrtc-bind <ip>] [--key-file <file>] [ICE options]
+                 [--data-dir <dir>] [--json] [--webrtc-bind <ip>] [--key-file <file>] [ICE options] [limits]
 The room key: FREEFLOW_ROOM_KEY, --key-file <file> (its first line), or typed at the prompt; as an argument it works
   but other users of this machine can read it (ps).
 ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to; nothing else unless named here):
@@ -32,7 +32,13 @@ ICE options (WebRTC uses the STUN/TURN servers of every relay it is connected to
   --ice-server <url>           one more STUN or TURN server, repeatable: stun:host[:port],
                                turn:host[:port][?transport=udp|tcp], turns:host[:port]
   --ice-username <name>        username for the turn:/turns: servers named (needed with one)
-  --ice-credential <secret>    credential for them (needed with one)`
+  --ice-credential <secret>    credential for them (needed with one)
+Recording limits (sizes in bytes, or with k, M, G, T: powers of 1024; each limit reached is said in one line):
+  --max-file-bytes <size>      largest one file may grow; it is finished there (default 4G)
+  --max-session-bytes <size>   all files together; recording ends there (default 64G)
+  --min-free-bytes <size>      free space kept on the file system of --out; recording ends there, 0: none (default 1G)
+  --max-files-per-participant <n>  files one participant may have over the session (default 16)
+  --max-files <n>              files in the session in all (default 1000)`
 
 /**
  * How this terminal names members: by name, and with the end of the PeerId when someone else here (this person
@@ -165,12 +171,40 @@ async function joinCommand (args: string[]): Promise<void> {
   })
 }
 
-/** Make sure --out exists and takes files, before anything joins the room. */
-async function writableDir (dir: string): Promise<void> {
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }
+
+/** A size flag: bytes, or a number with k, M, G or T (powers of 1024, an optional `iB`/`B` after). */
+export function byteSizeArg (value: unknown, flag: string, fallback: number, zero = false): number {
+  if (value == null) { return fallback }
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(String(value).trim())
+  const n = m == null ? NaN : Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()])
+  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !zero)) {
+    throw new UsageError(`${flag} must be a size in bytes${zero ? ' (0 or more)' : ''}, like 1048576, 512M or 4G`)
+  }
+  return n
+}
+
+/**
+ * Make sure --out is a folder of this user's that takes files, before anything joins the room. A missing one is made
+ * (with its parents); one that exists must be a real folder, not a symbolic link (a link planted where the recording
+ * goes would take it elsewhere), and this user's. Its file system must have more than --min-free-bytes free.
+ */
+async function outputDir (dir: string, minFree: number): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true })
+    let st = await lstat(dir).catch((err: any) => { if (err.code === 'ENOENT') { return undefined } throw err })
+    if (st == null) {
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      st = await lstat(dir)
+    }
+    if (st.isSymbolicLink()) { throw new OutputDirError(`--out ${dir} is a symbolic link; give a real folder (nothing was written)`) }
+    if (!st.isDirectory()) { throw new OutputDirError(`--out ${dir} is not a folder`) }
+    if (process.getuid != null && st.uid !== process.getuid()) { throw new OutputDirError(`--out ${dir} belongs to another user (uid ${st.uid}); give a folder of your own`) }
     await access(dir, constants.W_OK | constants.X_OK)
+    const fs = await statfs(dir)
+    const free = Number(fs.bavail) * Number(fs.bsize)
+    if (free <= minFree) { throw new OutputDirError(`--out ${dir} has ${free} bytes free, not more than --min-free-bytes ${minFree}`) }
   } catch (err: any) {
+    if (err instanceof OutputDirError) { throw err }
     throw new OutputDirError(`--out ${dir} is not a folder we can write to (${err.code ?? err.message})`)
   }
 }
@@ -185,9 +219,21 @@ async function recordCommand (args: string[]): Promise<void> {
     'data-dir': { type: 'string' },
     'webrtc-bind': { type: 'string' },
     json: { type: 'boolean', default: false },
+    'max-file-bytes': { type: 'string' },
+    'max-session-bytes': { type: 'string' },
+    'min-free-bytes': { type: 'string' },
+    'max-files-per-participant': { type: 'string' },
+    'max-files': { type: 'string' },
     ...ICE_OPTIONS
   })
   const { roomKey, seenByOthers } = await roomKeyArg(positionals, values['key-file'])
+  const limits = {
+    maxFileBytes: byteSizeArg(values['max-file-bytes'], '--max-file-bytes', DEFAULT_LIMITS.maxFileBytes),
+    maxSessionBytes: byteSizeArg(values['max-session-bytes'], '--max-session-bytes', DEFAULT_LIMITS.maxSessionBytes),
+    minFreeBytes: byteSizeArg(values['min-free-bytes'], '--min-free-bytes', DEFAULT_LIMITS.minFreeBytes, true),
+    maxFilesPerParticipant: positiveInt(values['max-files-per-participant'], '--max-files-per-participant') ?? DEFAULT_LIMITS.maxFilesPerParticipant,
+    maxFiles: positiveInt(values['max-files'], '--max-files') ?? DEFAULT_LIMITS.maxFiles
+  }
   const name = String(values.name).trim()
   if (name === '') { throw new UsageError('--name must not be empty') }
   const bootstrap = bootstrapArg(values.bootstrap, true)
@@ -196,7 +242,7 @@ async function recordCommand (args: string[]): Promise<void> {
   const listen = relayMediaOnly ? hiddenListenArg(values.listen as string[] | undefined) : values.listen as string[] | undefined
   if (values.out == null) { throw new UsageError('--out <dir> is required: where the recordings go') }
   const outDir = String(values.out)
-  await writableDir(outDir)
+  await outputDir(outDir, limits.minFreeBytes)
   const out = printer(values.json === true)
   noteKeyOnCommandLine(seenByOthers)
 
@@ -215,7 +261,26 @@ async function recordCommand (args: string[]): Promise<void> {
   const dir = await sessionDir(outDir, room)
   // everyone is told before anything of theirs is written
   await room.setRecording(true)
-  const recorder = new Recorder({ node, room, dir, name, onEvent: (e, human) => { out(e, human) } })
+  const json = values.json === true
+  let finishing: Promise<void> | undefined
+  // a limit is one line on stderr for people, and an event in --json output
+  const recorder: Recorder = new Recorder({
+    node,
+    room,
+    dir,
+    name,
+    limits,
+    onEvent: (e, human) => {
+      if (e.event === 'limit') {
+        process.stderr.write(`freeflow: ${human}\n`)
+        if (json) { out(e, human) }
+        return
+      }
+      out(e, human)
+    },
+    // the session's bytes or the disk's floor: the recording ends as with Ctrl-C, and the command exits 1
+    onEnd: () => { void finish().then(() => process.exit(1), () => process.exit(1)) }
+  })
   const who = namer(room, name)
   room.addEventListener('peer:join', ({ detail }) => {
     out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role },
@@ -235,14 +300,18 @@ async function recordCommand (args: string[]): Promise<void> {
   process.on('uncaughtException', survive)
   process.on('unhandledRejection', survive)
 
-  onSignals(async () => {
-    const manifest = await recorder.stop()
-    out({ event: 'stopped', manifest: recorder.manifestPath, files: manifest.files.length },
-      `stopped: ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, manifest ${recorder.manifestPath}`)
-    await room.setRecording(false).catch(() => {})
-    await room.leave()
-    await node.stop()
-  })
+  const finish = async (): Promise<void> => {
+    finishing ??= (async () => {
+      const manifest = await recorder.stop()
+      out({ event: 'stopped', manifest: recorder.manifestPath, files: manifest.files.length, bytes: recorder.bytesUsed },
+        `stopped: ${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, manifest ${recorder.manifestPath}`)
+      await room.setRecording(false).catch(() => {})
+      await room.leave()
+      await node.stop()
+    })()
+    await finishing
+  }
+  onSignals(finish)
 }
 
 /** `freeflow room|join|record …`; the exit code, or -1 for a command that runs until a signal. */

@@ -5,13 +5,15 @@
  * werift's recording pieces (jitter buffer, depacketizer, Matroska muxer: node/webm-track.ts) write the files and,
  * when a file is closed, its Duration; node/webm-finish.ts then fixes what werift leaves off in the header.
  */
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { mkdir, rename, statfs, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InputError } from './cli-kit.ts'
 import { finishWebm } from './webm-finish.ts'
 import { WebmTrackWriter } from './webm-track.ts'
 import { RTCPeerConnectionForNode } from './werift-pc.ts'
 import type { PeerNode } from './peer.ts'
+import type { ByteBudget, ByteLimit, WebmTrackLimits } from './webm-track.ts'
 import type { Call, CallServiceApi, IceConfigSource, RemoteTrackEvent, TrackKind } from '../protocols/call/index.ts'
 import type { MemberInfo, Room } from '../protocols/room/index.ts'
 import type { IceConfig } from '../protocols/turn/index.ts'
@@ -24,6 +26,44 @@ const KEYFRAME_RETRY = 500
 const MAX_OPEN_PER_PEER = 4
 /** Longest part of a display name that goes into a file name. */
 const MAX_NAME_IN_FILE = 32
+/** How often the free space of the output folder's file system is read again, in ms (writes are counted between). */
+const FREE_SPACE_CHECK = 1_000
+/** Bytes a session must have left to open one more file: its header (about 300 bytes) and a few frames. */
+const NEW_FILE_RESERVE = 4 * 1024
+/** The session folder and the manifest: this user's only (recordings of people are private). */
+const DIR_MODE = 0o700
+const MANIFEST_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW
+const FILE_MODE = 0o600
+
+/** The limits of one recording session (the `record` command's flags). */
+export interface RecorderLimits {
+  /** Largest one file may grow, in bytes; the file is finished below it and that track is not recorded further. */
+  maxFileBytes: number
+  /** All files of the session together, in bytes; reaching it ends the recording. */
+  maxSessionBytes: number
+  /** Free space left on the output folder's file system, in bytes; reaching it ends the recording. 0: none kept. */
+  minFreeBytes: number
+  /** Files one participant (one PeerId) may have over the whole session, tracks that never sent included. */
+  maxFilesPerParticipant: number
+  /** Files in the whole session, all participants together (a member can make new identities). */
+  maxFiles: number
+}
+
+const GiB = 1024 * 1024 * 1024
+/**
+ * 4 GiB a file: 3.5 hours of a 2.5 Mbit/s camera. 64 GiB a session. 1 GiB free: the rest of the machine still
+ * works. 16 files a participant: camera, microphone and screen, each re-sent or reconnected five times. 1,000 files.
+ */
+export const DEFAULT_LIMITS: RecorderLimits = {
+  maxFileBytes: 4 * GiB,
+  maxSessionBytes: 64 * GiB,
+  minFreeBytes: GiB,
+  maxFilesPerParticipant: 16,
+  maxFiles: 1_000
+}
+
+/** Which limit was reached: `file-bytes` ends one file, `session-bytes` and `free-space` the recording, the others new files. */
+export type LimitName = 'file-bytes' | 'session-bytes' | 'free-space' | 'participant-files' | 'session-files'
 
 /** --out is not a folder this process can write to. */
 export class OutputDirError extends InputError {
@@ -65,6 +105,7 @@ export type RecorderEvent =
   | { event: 'waiting-relay', peer: string, name: string }
   | { event: 'track:end', peer: string, name: string, kind: TrackKind, file: string, durationMs: number }
   | { event: 'warning', peer?: string, message: string }
+  | { event: 'limit', limit: LimitName, peer?: string, name?: string, file?: string, message: string }
 
 export interface RecorderInit {
   node: RecorderNode
@@ -72,7 +113,43 @@ export interface RecorderInit {
   /** The session folder; created by the caller. */
   dir: string
   name: string
+  /** @default DEFAULT_LIMITS */
+  limits?: Partial<RecorderLimits>
   onEvent(event: RecorderEvent, human: string): void
+  /** A session-wide limit (bytes, free space) ended the recording: every file is closed and finished. */
+  onEnd?(limit: LimitName): void
+}
+
+/**
+ * The bytes a session may still write: under its cap, and above the free-space floor of the output folder's file
+ * system (read again every FREE_SPACE_CHECK ms; what was written since is counted off).
+ */
+class SessionBudget implements ByteBudget {
+  used = 0
+  private disk = Infinity
+
+  constructor (private readonly limits: RecorderLimits, private readonly dir: string) {}
+
+  left (): number {
+    return Math.max(0, Math.min(this.limits.maxSessionBytes - this.used, this.disk))
+  }
+
+  use (bytes: number): void {
+    this.used += bytes
+    this.disk -= bytes
+  }
+
+  /** The limit that leaves the least. */
+  get tightest (): LimitName {
+    return this.limits.maxSessionBytes - this.used <= this.disk ? 'session-bytes' : 'free-space'
+  }
+
+  /** Read the free space again; resolves with it (bytes) above the floor. */
+  async refresh (): Promise<number> {
+    const fs = await statfs(this.dir)
+    this.disk = Number(fs.bavail) * Number(fs.bsize) - this.limits.minFreeBytes
+    return this.disk
+  }
 }
 
 /**
@@ -173,7 +250,8 @@ class TrackFile {
     private readonly receiver: { sendRtcpPLI(ssrc: number): Promise<void> } | undefined,
     private readonly path: (codec: string) => { abs: string, rel: string },
     private readonly onStart: (file: TrackFile) => void,
-    private readonly onWarning: (message: string) => void
+    private readonly onWarning: (message: string) => void,
+    private readonly limits: WebmTrackLimits
   ) {
     const sub = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
       try {
@@ -202,7 +280,7 @@ class TrackFile {
       }
       // the writer takes every packet after this one; a video file starts at the first whole keyframe it gets, so ask
       // for one now and until it is written
-      this.open(codec)
+      if (!this.open(codec)) { return }
       const key = this.track.kind === 'video' ? keyframeInfo(codec, rtp.payload) : undefined
       if (key?.width != null) { this.size = { width: key.width, height: key.height! } }
       if (this.track.kind === 'video') {
@@ -220,8 +298,13 @@ class TrackFile {
     this.receiver?.sendRtcpPLI(ssrc).catch(() => {})
   }
 
-  /** Create the file and its writer. */
-  private open (codec: string): void {
+  /** Create the file and its writer; false when the session has no room for another file. */
+  private open (codec: string): boolean {
+    if (this.limits.budget.left() < NEW_FILE_RESERVE) {
+      void this.close()
+      this.limits.onLimit('session')
+      return false
+    }
     const { abs, rel } = this.path(codec)
     this.abs = abs
     // one track per file: no lip sync across tracks to wait for; RTP time needs no sender report to start
@@ -233,9 +316,11 @@ class TrackFile {
         }
         this.begin(Date.now())
       },
-      (err) => { this.onWarning(`writing ${rel} failed: ${err.message}`) })
+      (err) => { this.onWarning(`writing ${rel} failed: ${err.message}`) },
+      this.limits)
     this.state = 'armed'
     this.entry = { peerId: this.peerId, name: this.name, kind: this.kind, codec, file: rel, start: '', end: null }
+    return true
   }
 
   /** The first frame the file holds arrived. */
@@ -277,9 +362,21 @@ export class Recorder {
   private readonly files = new Set<TrackFile>()
   private readonly usedNames = new Set<string>()
   private manifestWrite: Promise<void> = Promise.resolve()
+  readonly limits: RecorderLimits
+  private readonly budget: SessionBudget
+  /** Files made for each participant over the session, and in all. */
+  private readonly perPeer = new Map<string, number>()
+  private fileCount = 0
+  /** Limits already reported, so that each is said once (per participant for the per-participant one). */
+  private readonly reported = new Set<string>()
+  /** The session-wide limit that ended the recording. */
+  private ended?: LimitName
+  private spaceTimer?: ReturnType<typeof setInterval>
 
   constructor (init: RecorderInit) {
     this.init = init
+    this.limits = { ...DEFAULT_LIMITS, ...init.limits }
+    this.budget = new SessionBudget(this.limits, init.dir)
     this.manifest = {
       version: 1,
       room: init.room.shortName,
@@ -294,10 +391,25 @@ export class Recorder {
     return join(this.init.dir, 'manifest.json')
   }
 
+  /** Bytes written (and promised to the Cues still to come) so far in this session. */
+  get bytesUsed (): number {
+    return this.budget.used
+  }
+
   /** Join the call as a receiver: nothing is sent, everything received is written. */
   async start (): Promise<void> {
     const { node, room } = this.init
+    await this.budget.refresh()
     await this.writeManifest()
+    this.spaceTimer = setInterval(() => {
+      this.budget.refresh().then(left => { if (left <= 0) { this.endSession('free-space') } }, (err: any) => {
+        // said once; the last figure, less what was written since, keeps counting
+        if (this.reported.has('statfs')) { return }
+        this.reported.add('statfs')
+        this.init.onEvent({ event: 'warning', message: `cannot read the free space of ${this.init.dir}: ${err.message}` }, `warning: cannot read the free space of ${this.init.dir}: ${err.message}`)
+      })
+    }, FREE_SPACE_CHECK)
+    this.spaceTimer.unref()
     this.call = node.services.call.join(room, {
       RTCPeerConnection: RTCPeerConnectionForNode,
       ice: weriftIce(node.services.ice)
@@ -322,11 +434,41 @@ export class Recorder {
     return this.init.room.members().find((m: MemberInfo) => m.peerId.equals(peerId))?.name ?? 'anonymous'
   }
 
+  /** Say a limit once: one line (the CLI puts it on stderr, and in --json output). */
+  private limit (key: string, event: Extract<RecorderEvent, { event: 'limit' }>): void {
+    if (this.reported.has(key)) { return }
+    this.reported.add(key)
+    this.init.onEvent(event, `limit: ${event.message}`)
+  }
+
+  /** A session-wide limit: every file is closed and finished, no new one is opened, the owner is told. */
+  private endSession (limit: LimitName): void {
+    if (this.ended != null) { return }
+    this.ended = limit
+    clearInterval(this.spaceTimer)
+    const message = limit === 'free-space'
+      ? `the file system of ${this.init.dir} is down to its free-space floor (--min-free-bytes ${this.limits.minFreeBytes}); recording ends, every file is finished`
+      : `the session reached its byte cap (--max-session-bytes ${this.limits.maxSessionBytes}); recording ends, every file is finished`
+    this.limit(limit, { event: 'limit', limit, message })
+    void Promise.all([...this.files].map(async f => { await this.closeFile(f) })).then(() => { this.init.onEnd?.(limit) })
+  }
+
   private onTrack (detail: RemoteTrackEvent): void {
     const track = detail.track as unknown as WeriftTrack
     for (const f of this.files) { if (f.track === track && f.state !== 'closed') { return } }
+    if (this.ended != null) { return }
     const peer = detail.peerId.toString()
     const name = this.memberName(detail.peerId)
+    // over the whole session: a member that cycles tracks, leaves and comes back, or makes new identities gets no more files
+    const mine = this.perPeer.get(peer) ?? 0
+    if (mine >= this.limits.maxFilesPerParticipant) {
+      this.limit(`participant-files ${peer}`, { event: 'limit', limit: 'participant-files', peer, name, message: `${name} (${shortPeerId(peer)}) has had ${mine} files, the most for one participant (--max-files-per-participant); nothing more of theirs is recorded` })
+      return
+    }
+    if (this.fileCount >= this.limits.maxFiles) {
+      this.limit('session-files', { event: 'limit', limit: 'session-files', message: `the session has had ${this.fileCount} files, its most (--max-files); no new file is opened` })
+      return
+    }
     // a participant sends a camera, a microphone and maybe a screen; one that sends dozens gets no more files
     if ([...this.files].filter(f => f.peerId === peer).length >= MAX_OPEN_PER_PEER) {
       this.init.onEvent({ event: 'warning', peer, message: `${name} sends more than ${MAX_OPEN_PER_PEER} tracks; the ${detail.kind} track is not recorded` },
@@ -348,7 +490,22 @@ export class Recorder {
         this.init.onEvent({ event: 'track:start', peer, name, kind: f.kind, codec: f.entry!.codec, file: f.entry!.file },
           `recording ${name}'s ${f.kind} (${f.entry!.codec}) to ${f.entry!.file}`)
       },
-      (message) => { this.init.onEvent({ event: 'warning', peer, message }, `warning: ${message}`) })
+      (message) => { this.init.onEvent({ event: 'warning', peer, message }, `warning: ${message}`) },
+      {
+        maxFileBytes: this.limits.maxFileBytes,
+        budget: this.budget,
+        onLimit: (limit: ByteLimit) => {
+          if (limit === 'session') {
+            this.endSession(this.budget.tightest)
+            return
+          }
+          const rel = file.entry?.file ?? ''
+          this.limit(`file-bytes ${rel}`, { event: 'limit', limit: 'file-bytes', peer, name, file: rel, message: `${rel} reached the file cap (--max-file-bytes ${this.limits.maxFileBytes}); it is finished and ${name}'s ${detail.kind} is not recorded further` })
+          void this.closeFile(file)
+        }
+      })
+    this.perPeer.set(peer, mine + 1)
+    this.fileCount++
     this.files.add(file)
   }
 
@@ -370,7 +527,7 @@ export class Recorder {
   private async writeManifest (): Promise<void> {
     this.manifestWrite = this.manifestWrite.then(async () => {
       const tmp = this.manifestPath + '.tmp'
-      await writeFile(tmp, JSON.stringify(this.manifest, null, 2) + '\n')
+      await writeFile(tmp, JSON.stringify(this.manifest, null, 2) + '\n', { flag: MANIFEST_FLAGS, mode: FILE_MODE })
       await rename(tmp, this.manifestPath)
     })
     await this.manifestWrite
@@ -378,6 +535,7 @@ export class Recorder {
 
   /** Close every file, then hang up; the manifest is final when this resolves. */
   async stop (): Promise<Manifest> {
+    clearInterval(this.spaceTimer)
     await Promise.all([...this.files].map(async f => { await this.closeFile(f) }))
     this.call?.hangUp()
     this.manifest.stop = new Date().toISOString()
@@ -390,6 +548,11 @@ export class Recorder {
 export async function sessionDir (out: string, room: Room, start = new Date()): Promise<string> {
   const stamp = start.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
   const dir = join(out, `${room.shortName}-${stamp}`)
-  await mkdir(dir, { recursive: true })
+  // made here, by this process: an existing folder, file or symlink of that name is an error, never followed
+  try {
+    await mkdir(dir, { mode: DIR_MODE })
+  } catch (err: any) {
+    throw new OutputDirError(`cannot make the session folder ${dir} (${String(err.code ?? err.message)}); nothing was written`)
+  }
   return dir
 }

@@ -3,6 +3,7 @@
  * What to overwrite is decided by protocols/webm/finish.ts (pure, through the one EBML reader); this file only reads
  * the file through a window and writes the patches.
  */
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { WebmFormatError } from '../protocols/webm/ebml.ts'
 import { planFinish } from '../protocols/webm/finish.ts'
@@ -37,7 +38,8 @@ class FileSource implements ByteSource {
  * Returns how many Clusters were fixed. Throws InvalidWebmError (nothing written) for what is not such a file.
  */
 export async function finishWebm (path: string, size?: { width: number, height: number }): Promise<number> {
-  const fh = await open(path, 'r+')
+  // never through a symlink: the file is the one the recorder created
+  const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW)
   try {
     const plan = await planFinish(new FileSource(fh, (await fh.stat()).size), size)
     for (const p of plan.patches) { await fh.write(p.bytes, 0, p.bytes.length, p.at) }

@@ -1,11 +1,13 @@
 /* eslint-disable no-console -- the spec prints each file's measured duration against the truth, and page errors, for the log */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { createSocket } from 'node:dgram'
+import { cpSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { MediaStream, MediaStreamTrack, RtpHeader, RtpPacket } from 'werift'
 import { FAKE_CAMERA_FPS, joinAs, launch, participant } from '../../harness/browser.ts'
-import { durationOf, ffprobe, ffprobeWarnings } from '../../harness/ffprobe.ts'
+import { durationOf, ffprobe, ffprobeWarnings, mediaEnd } from '../../harness/ffprobe.ts'
 import { cleanup, Proc, run, sleep, startRelay, tempDir } from '../../harness/procs.ts'
 import { loadIdentity } from '../../node/identity.ts'
 import { createPeer } from '../../node/peer.ts'
@@ -247,5 +249,233 @@ describe('freeflow record', function () {
     const manifest = JSON.parse(readFileSync(stopped.manifest, 'utf8'))
     // whatever was written stays inside the session folder, under a harmless name
     for (const f of manifest.files) { expect(f.file).to.match(/^[A-Za-z0-9]{8}-[A-Za-z0-9_-]+-(camera|microphone|screen)(-\d+)?\.webm$/) }
+  })
+})
+
+/**
+ * A member of the room in this process (werift, as the recorder), whose microphone sends real Opus: pink noise from
+ * ffmpeg, encoded live at 128 kbit/s (about 16 KB a second) and sent as RTP to a UDP port here. `cycle()` takes the
+ * track away and sends a new one (what a member cycling tracks does).
+ */
+async function opusMember (key: string, relay: RelayProc, name: string): Promise<{ cycle(): void, stop(): Promise<void> }> {
+  const node = await createPeer({ privateKey: await loadIdentity(join(tempDir(), name)), listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit', '/webrtc'], call: true, bootstrap: [relay.tcp()] }) as RecorderNode
+  const room = await node.services.room.join(key, { name })
+  const call = node.services.call.join(room, { RTCPeerConnection: RTCPeerConnectionForNode })
+  let track = new MediaStreamTrack({ kind: 'audio' })
+  call.setStream('camera', new MediaStream([track]) as unknown as globalThis.MediaStream)
+  const udp = createSocket('udp4')
+  udp.on('message', (buf) => { track.writeRtp(RtpPacket.deSerialize(buf)) })
+  await new Promise<void>(resolve => { udp.bind(0, '127.0.0.1', resolve) })
+  const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'anoisesrc=c=pink:r=48000:a=0.5',
+    '-c:a', 'libopus', '-b:a', '128k', '-f', 'rtp', `rtp://127.0.0.1:${udp.address().port}`], { stdio: 'ignore' })
+  return {
+    cycle () {
+      call.setStream('camera', null)
+      track = new MediaStreamTrack({ kind: 'audio' })
+      call.setStream('camera', new MediaStream([track]) as unknown as globalThis.MediaStream)
+    },
+    async stop () {
+      ffmpeg.kill()
+      udp.close()
+      await room.leave().catch(() => {})
+      await node.stop()
+    }
+  }
+}
+
+/** The session folder's WebM files and their sizes. */
+function webmFiles (dir: string): Array<{ file: string, size: number }> {
+  return readdirSync(dir).filter(f => f.endsWith('.webm')).map(f => ({ file: f, size: statSync(join(dir, f)).size }))
+}
+
+describe('freeflow record: limits', function () {
+  this.timeout(120_000)
+  let relay: RelayProc
+
+  before(async () => {
+    relay = await startRelay()
+  })
+
+  after(async () => {
+    await cleanup()
+  })
+
+  it('limits: a file stops at --max-file-bytes, finished (ffprobe reads it and its duration), said in one line', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const cap = 48 * 1024
+    const rec = startRecorder(key, relay, tempDir(), ['--max-file-bytes', String(cap)])
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    const member = await opusMember(key, relay, 'Ada')
+    try {
+      const start = await rec.waitFor('Ada\'s microphone', e => e.event === 'track:start', 45_000)
+      const limit = await rec.waitFor('the file cap', e => e.event === 'limit', 20_000)
+      const end = await rec.waitFor('the capped file closed', e => e.event === 'track:end', 10_000)
+      expect(limit.limit).to.equal('file-bytes')
+      expect(limit.file).to.equal(start.file)
+      expect(end.file).to.equal(start.file)
+      // the member goes on sending: nothing more is written, the recorder keeps running
+      await sleep(3_000)
+      expect(rec.running, rec.stderr).to.equal(true)
+      const file = join(ready.dir, start.file)
+      const size = statSync(file).size
+      const info = await ffprobe(file, { packets: true })
+      const duration = durationOf(info)
+      console.log(`      --max-file-bytes ${cap}: ${start.file} ${size} bytes, ${duration.toFixed(2)} s, ${info.packets?.length ?? 0} packets; stderr: ${rec.stderr.trim()}`)
+      expect(size).to.be.at.most(cap).and.above(cap * 0.8)
+      expect(rec.of('limit')).to.have.lengthOf(1)
+      const lines = rec.stderr.split('\n').filter(l => l.includes('limit'))
+      expect(lines, rec.stderr).to.have.lengthOf(1)
+      expect(lines[0]).to.match(/^freeflow: limit: .*--max-file-bytes/)
+      expect(info.streams[0].codec_name).to.equal('opus')
+      expect(duration).to.be.above(1)
+      expect(Math.abs(duration - mediaEnd(info, 'audio')), 'Duration against the end of the last packet').to.be.below(0.2)
+      expect(await ffprobeWarnings(file)).to.equal('')
+      const manifest = JSON.parse(readFileSync(ready.manifest, 'utf8'))
+      expect(manifest.files[0].end).to.not.equal(null)
+    } finally {
+      await member.stop()
+    }
+    rec.kill('SIGINT')
+    expect((await rec.exited).code, rec.stderr).to.equal(0)
+  })
+
+  it('limits: at --max-session-bytes all writing stops, the files are finished, the recorder exits 1', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const cap = 64 * 1024
+    const rec = startRecorder(key, relay, tempDir(), ['--max-session-bytes', String(cap)])
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    const members = [await opusMember(key, relay, 'Ada'), await opusMember(key, relay, 'Bo')]
+    try {
+      await rec.waitFor('a microphone', e => e.event === 'track:start', 45_000)
+      const limit = await rec.waitFor('the session cap', e => e.event === 'limit', 30_000)
+      expect(limit.limit).to.equal('session-bytes')
+      const exit = await Promise.race([rec.exited, sleep(20_000).then(() => ({ code: 'still running' }))])
+      const files = webmFiles(ready.dir)
+      const total = files.reduce((n, f) => n + f.size, 0)
+      console.log(`      --max-session-bytes ${cap}: ${files.length} files, ${total} bytes (${files.map(f => `${f.file} ${f.size}`).join(', ')}); exit ${exit.code}`)
+      expect(exit.code, rec.stderr).to.equal(1)
+      expect(rec.of('stopped')).to.have.lengthOf(1)
+      expect(total).to.be.at.most(cap).and.above(cap * 0.5)
+      expect(rec.stderr.split('\n').filter(l => l.includes('limit')), rec.stderr).to.have.lengthOf(1)
+      for (const f of files) {
+        const info = await ffprobe(join(ready.dir, f.file))
+        expect(durationOf(info), f.file).to.be.above(0)
+        expect(await ffprobeWarnings(join(ready.dir, f.file)), f.file).to.equal('')
+      }
+      // the JSON line and the one line on stderr
+      expect(rec.stderr).to.match(/freeflow: limit: .*--max-session-bytes/)
+      const manifest = JSON.parse(readFileSync(ready.manifest, 'utf8'))
+      expect(manifest.stop).to.not.equal(null)
+      expect(manifest.files.every((f: any) => f.end != null)).to.equal(true)
+    } finally {
+      for (const m of members) { await m.stop() }
+    }
+  })
+
+  it('limits: a participant that cycles tracks gets no more than --max-files-per-participant files', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const cap = 2
+    const cycles = 5
+    const rec = startRecorder(key, relay, tempDir(), ['--max-files-per-participant', String(cap)])
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    const member = await opusMember(key, relay, 'Ada')
+    try {
+      await rec.waitFor('the first file', e => e.event === 'track:start', 45_000)
+      for (let i = 1; i < cycles; i++) {
+        member.cycle()
+        // the next file, or the limit
+        await rec.waitFor(`file ${i + 1} or the limit`, e => (e.event === 'track:start' && rec.of('track:start').length > i) || e.event === 'limit', 30_000)
+      }
+      await sleep(2_000)
+    } finally {
+      await member.stop()
+    }
+    rec.kill('SIGINT')
+    expect((await rec.exited).code, rec.stderr).to.equal(0)
+    const manifest = JSON.parse(readFileSync(ready.manifest, 'utf8'))
+    console.log(`      --max-files-per-participant ${cap}, ${cycles} tracks one after another: ${manifest.files.length} files, ${rec.of('limit').length} limit line(s): ${rec.stderr.trim()}`)
+    expect(manifest.files).to.have.lengthOf(cap)
+    expect(webmFiles(ready.dir)).to.have.lengthOf(cap)
+    expect(rec.of('limit').map(e => e.limit)).to.deep.equal(['participant-files'])
+    expect(rec.stderr.split('\n').filter(l => l.includes('limit')), rec.stderr).to.have.lengthOf(1)
+  })
+
+  it('limits: --max-files caps the files of the session, whoever they come from (new identities)', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const rec = startRecorder(key, relay, tempDir(), ['--max-files', '1'])
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    // two identities, as a member that makes a new one would
+    const members = [await opusMember(key, relay, 'Ada'), await opusMember(key, relay, 'Ada2')]
+    try {
+      await rec.waitFor('a file', e => e.event === 'track:start', 45_000)
+      // the other identity's track: a second file, or the limit
+      await rec.waitFor('a second file or the limit', e => e.event === 'limit' || rec.of('track:start').length > 1, 45_000)
+      await sleep(3_000)
+    } finally {
+      for (const m of members) { await m.stop() }
+    }
+    rec.kill('SIGINT')
+    expect((await rec.exited).code, rec.stderr).to.equal(0)
+    const manifest = JSON.parse(readFileSync(ready.manifest, 'utf8'))
+    console.log(`      --max-files 1, two identities: ${manifest.files.length} file(s), limits ${JSON.stringify(rec.of('limit').map(e => e.limit))}`)
+    expect(manifest.files).to.have.lengthOf(1)
+    expect(webmFiles(ready.dir)).to.have.lengthOf(1)
+    expect(rec.of('limit').map(e => e.limit)).to.deep.equal(['session-files'])
+  })
+
+  it('limits: at --min-free-bytes (a 512 KiB tmpfs) all writing stops, the files are finished, the recorder exits 1', async function () {
+    if (process.getuid?.() !== 0) { this.skip() } // mounting a tmpfs in a mount namespace of its own needs root
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const floor = 384 * 1024
+    const out = tempDir()
+    const copy = tempDir()
+    // the recorder runs in a mount namespace of its own, with a 512 KiB tmpfs at --out; when it has exited, the shell
+    // notes the space left and copies the files out for ffprobe
+    const script = 'mount -t tmpfs -o size=512k tmpfs "$OUT" || exit 9; "$0" "$@" & pid=$!; trap \'kill -INT $pid\' INT TERM; ' +
+      'wait $pid; rc=$?; if kill -0 $pid 2>/dev/null; then wait $pid; rc=$?; fi; ' +
+      'df -B1 --output=avail "$OUT" | tail -1 > "$COPY/avail"; cp -r "$OUT"/. "$COPY"/; exit $rc'
+    const rec = new Proc('recorder', ['record', key, '--json', '--name', 'Rec', '--bootstrap', relay.tcp(), '--out', out, '--min-free-bytes', String(floor),
+      '--data-dir', join(tempDir(), 'rec'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit', '--listen', '/webrtc'],
+    ['unshare', '-m', 'sh', '-c', script], { OUT: out, COPY: copy })
+    const ready = await rec.waitFor('ready', e => e.event === 'ready', 30_000)
+    const member = await opusMember(key, relay, 'Ada')
+    try {
+      await rec.waitFor('a microphone', e => e.event === 'track:start', 45_000)
+      const limit = await rec.waitFor('the free-space floor', e => e.event === 'limit', 30_000)
+      expect(limit.limit).to.equal('free-space')
+      const exit = await Promise.race([rec.exited, sleep(20_000).then(() => ({ code: 'still running' }))])
+      const avail = Number(readFileSync(join(copy, 'avail'), 'utf8').trim())
+      const dir = join(copy, ready.dir.slice(out.length))
+      const files = webmFiles(dir)
+      console.log(`      --min-free-bytes ${floor} on a 512 KiB tmpfs: ${avail} bytes free at the end, ${files.map(f => `${f.file} ${f.size}`).join(', ')}; exit ${exit.code}`)
+      expect(exit.code, rec.stderr).to.equal(1)
+      expect(rec.stderr.split('\n').filter(l => l.includes('limit')), rec.stderr).to.have.lengthOf(1)
+      // tmpfs counts whole 4 KiB pages, the recorder bytes: a page per file at most
+      expect(avail).to.be.at.least(floor - 4096 * (files.length + 1))
+      expect(files).to.have.lengthOf(1)
+      const info = await ffprobe(join(dir, files[0].file), { packets: true })
+      expect(durationOf(info)).to.be.above(1)
+      expect(Math.abs(durationOf(info) - mediaEnd(info, 'audio'))).to.be.below(0.2)
+      expect(await ffprobeWarnings(join(dir, files[0].file))).to.equal('')
+    } finally {
+      await member.stop()
+    }
+  })
+
+  it('limits: an --out that is a symbolic link is refused in one line, nothing written through it', async () => {
+    const key = (await run(['room', 'new'])).stdout.trim()
+    const target = tempDir()
+    const link = join(tempDir(), 'recordings')
+    symlinkSync(target, link)
+    const rec = startRecorder(key, relay, link)
+    const exit = await Promise.race([rec.exited, sleep(20_000).then(() => ({ code: 'still running after 20 s' }))])
+    rec.kill('SIGINT')
+    await rec.exited
+    console.log(`      --out a symlink: exit ${exit.code}, stderr ${JSON.stringify(rec.stderr)}, ${readdirSync(target).length} entries written through it`)
+    expect(exit.code, rec.stderr).to.equal(2)
+    const lines = rec.stderr.trim().split('\n')
+    expect(lines).to.have.lengthOf(1)
+    expect(lines[0]).to.match(/^freeflow: --out .* is a symbolic link/)
+    expect(readdirSync(target)).to.deep.equal([])
   })
 })
