@@ -35,6 +35,12 @@ export interface Status {
   field?: 'key' | 'name'
 }
 
+/**
+ * Chat entries the page keeps (state and list), the newest: the room's history is 200 lines and the chat rate 2 a
+ * second per member, so a busy room fills this in minutes while the page stays small for a call of hours.
+ */
+export const MAX_CHAT_ENTRIES = 500
+
 export type ChatEntry = { kind: 'message', message: ChatMessage, own: boolean } | { kind: 'system', text: string }
 
 export interface AppEvents {
@@ -77,6 +83,7 @@ export class AppState extends TypedEventEmitter<AppEvents> {
     say: text => { this.system(text) }
   })
 
+  /** The newest MAX_CHAT_ENTRIES chat entries. */
   readonly chat: ChatEntry[] = []
   readonly media = new LocalMedia()
   /** This person's shared screen. */
@@ -295,6 +302,7 @@ export class AppState extends TypedEventEmitter<AppEvents> {
 
   private addChat (entry: ChatEntry): void {
     this.chat.push(entry)
+    if (this.chat.length > MAX_CHAT_ENTRIES) { this.chat.splice(0, this.chat.length - MAX_CHAT_ENTRIES) }
     this.safeDispatchEvent('chat', { detail: entry })
   }
 

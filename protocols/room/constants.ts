@@ -15,7 +15,8 @@ export const DEFAULTS = {
   historySize: 200,
   maxTextLength: 4_000,
   maxNameLength: 64,
-  maxInboundStreams: 4
+  maxInboundStreams: 4,
+  chatMaxAge: 5 * 60_000
 } satisfies Required<RoomServiceInit>
 
 /** A room's options with every default filled in. */
@@ -37,8 +38,34 @@ export const MAX_STATES = 2 * MAX_MEMBERS
 export const MAX_UNPROVEN_DIALS = 4
 /** Such an author is dialled again at most this often, in ms. */
 export const UNPROVEN_RETRY = 60_000
-/** Chat ids remembered for exactly-once delivery: far more than gossip or a Welcome can bring back. */
+/**
+ * Chat ids remembered for exactly-once delivery and against replays: far more than gossip or a Welcome can bring back
+ * (13 authors at the full CHAT_RATE for a whole window of chatMaxAge + CHAT_MAX_AHEAD). Forgetting an id still inside its window moves
+ * the replay floor (history.ts) to its timestamp, so a forgotten id cannot come back as live.
+ */
 export const MAX_SEEN = 10_000
+/**
+ * Chat lines one author may send at once (its token bucket's size). A pasted handful of lines or fast typing fits; a
+ * flood does not push the room's 200 lines of history out at once: at most this many, then CHAT_RATE a second.
+ */
+export const CHAT_BURST = 10
+/**
+ * Chat lines one author may send per second, sustained (the bucket's refill): faster than anyone types or reads, and
+ * slow enough that flushing the 200 lines of history takes a flooder more than a minute and a half.
+ */
+export const CHAT_RATE = 2
+/**
+ * Extra lines a receiver lets through beyond CHAT_BURST: messages sent at exactly the limit can arrive bunched after
+ * gossip delays (2 s of jitter at CHAT_RATE), and an honest sender at its limit must never lose a line.
+ */
+export const CHAT_RECEIVE_SLACK = 4
+/** Authors whose token buckets are kept at once: full buckets are dropped first; beyond this the least recently heard. */
+export const MAX_CHAT_AUTHORS = 1_024
+/**
+ * A chat message stamped further ahead of this node's clock than this, in ms, is not live: clocks of honest members
+ * differ by seconds, and a message from the future would outlive the replay window (it stays fresh longer).
+ */
+export const CHAT_MAX_AHEAD = 60_000
 /** History handed over in one Welcome, in bytes at most: the newest entries that fit under the 1 MiB frame limit. */
 export const MAX_HISTORY_BYTES = 768 * 1024
 /** Sealed envelopes larger than this are rejected before opening (a 4,000-character message is about 16 KiB). */

@@ -23,3 +23,9 @@ export class MissingPubsubError extends Error {
   static readonly name = 'MissingPubsubError'
   readonly name = 'MissingPubsubError'
 }
+
+/** `send` faster than the room's chat rate (CHAT_BURST at once, then CHAT_RATE a second): the others would drop it. */
+export class ChatRateError extends Error {
+  static readonly name = 'ChatRateError'
+  readonly name = 'ChatRateError'
+}

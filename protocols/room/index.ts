@@ -8,7 +8,7 @@ import type { ComponentLogger, ContentRouting, Libp2pEvents, PeerId, PeerStore, 
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export { ROOM_PROTOCOL, DEFAULTS, MAX_ENVELOPE_BYTES } from './constants.ts'
-export { InvalidMessageError, MissingPubsubError, NotAMemberError, RoomLeftError } from './errors.ts'
+export { ChatRateError, InvalidMessageError, MissingPubsubError, NotAMemberError, RoomLeftError } from './errors.ts'
 
 /** Options of the room service; every default is in `DEFAULTS` (constants.ts). */
 export interface RoomServiceInit {
@@ -73,6 +73,15 @@ export interface RoomServiceInit {
    * @default 4
    */
   maxInboundStreams?: number
+  /**
+   * A chat message received on the topic whose author timestamp is older than this, in ms, is stale: a replay or a
+   * message that took far too long, not shown. Chat ids are remembered at least this long (bounded by MAX_SEEN), so a
+   * replay inside the window is a duplicate. Longer than gossip and clock differences; short enough that a captured
+   * message cannot be passed off as live later.
+   *
+   * @default 300_000
+   */
+  chatMaxAge?: number
 }
 
 export interface RoomServiceComponents {
@@ -129,6 +138,16 @@ export interface ChatMessage {
   history: boolean
 }
 
+/** Chat messages received on the topic and not shown, by reason, since joining. */
+export interface ChatDropped {
+  /** Over the author's rate (CHAT_BURST + CHAT_RECEIVE_SLACK at once, then CHAT_RATE a second). */
+  rate: number
+  /** Stamped older than `chatMaxAge` or further ahead than CHAT_MAX_AHEAD: a replay or a broken clock. */
+  stale: number
+  /** Seen already (a replay inside the freshness window, or a message that also came in a Welcome). */
+  duplicate: number
+}
+
 export interface RoomEvents {
   'peer:join': CustomEvent<MemberInfo>
   'peer:leave': CustomEvent<MemberInfo & { reason: 'left' | 'timeout' }>
@@ -155,7 +174,12 @@ export interface Room extends TypedEventTarget<RoomEvents> {
    * join later learn it in the handshake; heartbeats repeat it.
    */
   setRecording(active: boolean, options?: AbortOptions): Promise<void>
-  /** Seal and publish a chat message; resolves with it as the others will see it. */
+  /** Chat messages received on the topic and not shown, by reason, since joining. */
+  readonly chatDropped: Readonly<ChatDropped>
+  /**
+   * Seal and publish a chat message; resolves with it as the others will see it. Throws ChatRateError when sent
+   * faster than the others take (CHAT_BURST at once, then CHAT_RATE a second).
+   */
   send(text: string, options?: AbortOptions): Promise<ChatMessage>
   /**
    * Say goodbye on the topic and stop taking part. The room is always left (every loop, timer, subscription and

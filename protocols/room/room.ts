@@ -12,22 +12,23 @@ import { toHex } from '../room-key/index.ts'
 import { raceSignal } from '../util/abort.ts'
 import { sleep } from '../util/backoff.ts'
 import { decodeAddrs } from './codec.ts'
-import { CHAT_ID_BYTES, DIAL_TIMEOUT, MAX_ADDRS, MAX_PRESENCE_AGE, MAX_STATES, MAX_UNPROVEN_DIALS, REDIAL_DELAY, ROOM_PROTOCOL, SWEEP_INTERVAL, UNPROVEN_RETRY } from './constants.ts'
+import { CHAT_BURST, CHAT_ID_BYTES, CHAT_RATE, CHAT_RECEIVE_SLACK, DIAL_TIMEOUT, MAX_ADDRS, MAX_CHAT_AUTHORS, MAX_PRESENCE_AGE, MAX_STATES, MAX_UNPROVEN_DIALS, REDIAL_DELAY, ROOM_PROTOCOL, SWEEP_INTERVAL, UNPROVEN_RETRY } from './constants.ts'
 import { Discovery } from './discovery.ts'
 import { sealEnvelope } from './envelope.ts'
-import { InvalidMessageError, MissingPubsubError, RoomLeftError } from './errors.ts'
+import { ChatRateError, InvalidMessageError, MissingPubsubError, RoomLeftError } from './errors.ts'
 import { initiateHandshake } from './handshake.ts'
 import { ChatHistory, chatMessage } from './history.ts'
 import { Members } from './members.ts'
 import { Presence, Role } from './pb/room.ts'
+import { ChatRate } from './rate.ts'
 import { safeName } from './text.ts'
 import { RoomTopic, scoreTopic } from './topic.ts'
 import type { RoomConfig } from './constants.ts'
 import type { OpenedEnvelope } from './envelope.ts'
 import type { HandshakeInit, HandshakeParty } from './handshake.ts'
-import type { ChatMessage, MemberInfo, MemberRole, RecordingState, Room, RoomEvents, RoomServiceComponents } from './index.ts'
+import type { ChatDropped, ChatMessage, MemberInfo, MemberRole, RecordingState, Room, RoomEvents, RoomServiceComponents } from './index.ts'
 import type { MemberState } from './members.ts'
-import type { Welcome } from './pb/room.ts'
+import type { Payload, Welcome } from './pb/room.ts'
 import type { RoomKeys } from '../room-key/index.ts'
 import type { Message } from '@libp2p/gossipsub'
 import type { AbortOptions, Connection, Logger, PeerId } from '@libp2p/interface'
@@ -55,6 +56,11 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
   private readonly onClosed: () => void
   private readonly roster: Members
   private readonly history: ChatHistory
+  /** Each author's chat rate, as received. */
+  private readonly received = new ChatRate({ burst: CHAT_BURST + CHAT_RECEIVE_SLACK, rate: CHAT_RATE, maxAuthors: MAX_CHAT_AUTHORS })
+  /** This node's own chat rate: it sends no more than the others take. */
+  private readonly sending = new ChatRate({ burst: CHAT_BURST, rate: CHAT_RATE, maxAuthors: 1 })
+  readonly chatDropped: ChatDropped = { rate: 0, stale: 0, duplicate: 0 }
   private readonly topic: RoomTopic
   private readonly discovery: Discovery
   private readonly connecting = new Set<string>()
@@ -155,6 +161,9 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     if (text.length === 0) { throw new InvalidMessageError('empty message') }
     if (text.length > this.config.maxTextLength) { throw new InvalidMessageError(`message longer than ${this.config.maxTextLength} characters`) }
     options.signal?.throwIfAborted()
+    if (!this.sending.take(this.components.peerId)) {
+      throw new ChatRateError(`sending too fast: at most ${CHAT_BURST} messages at once, then ${CHAT_RATE} a second; wait a moment`)
+    }
     const id = crypto.getRandomValues(new Uint8Array(CHAT_ID_BYTES))
     const ts = Date.now()
     const sealed = await sealEnvelope(this.keys, this.components.peerId, this.components.privateKey, { ts: BigInt(ts), chat: { id, name: this.name, text } })
@@ -294,14 +303,43 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       const m = this.roster.presence(from, payload.ts, payload.presence)
       if (m != null && (!m.verified || this.components.connectionManager.getConnections(from).length === 0)) { this.connect(from, m.addrs) }
     } else if (payload.chat != null) {
-      // a member's name is its own word in its presence and Welcome: a chat message's name field names only an
-      // author not heard of before, and renames nobody
-      // only from a member that completed a handshake with this node: chat from another author comes again in its
-      // Welcome if it ever does (a member with the key could otherwise post as any number of throwaway identities)
-      if (this.roster.heardOnTopic(from, (this.roster.get(from)?.name ?? '') === '' ? { name: payload.chat.name } : {}) == null) { return }
-      const msg = chatMessage(from, payload, false, this.config)
-      if (msg != null && this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', this.byAuthorsName(msg)) }
+      this.onChat(from, payload, sealed)
     }
+  }
+
+  /**
+   * Chat from the topic: shown only if fresh (section 4.2: a replay outside the window or a message stamped far off
+   * is stale), new (a replay inside the window is a duplicate) and within its author's rate; the rest are counted.
+   */
+  private onChat (from: PeerId, payload: Payload, sealed: Uint8Array): void {
+    const chat = payload.chat
+    if (chat == null) { return }
+    // a stale message or a replay says nothing about its author now: neither may bring a member back
+    if (!this.history.fresh(Number(payload.ts))) {
+      this.drop('stale', from)
+      return
+    }
+    const msg = chatMessage(from, payload, false, this.config)
+    if (msg != null && this.history.has(msg.id)) {
+      this.drop('duplicate', from)
+      return
+    }
+    // only from a member that completed a handshake with this node: chat from another author comes again in its
+    // Welcome if it ever does (a member with the key could otherwise post as any number of throwaway identities).
+    // A member's name is its own word in its presence and Welcome: a chat message's name field names only an
+    // author not heard of before, and renames nobody
+    if (this.roster.heardOnTopic(from, (this.roster.get(from)?.name ?? '') === '' ? { name: chat.name } : {}) == null) { return }
+    if (msg == null) { return }
+    if (!this.received.take(from)) {
+      this.drop('rate', from)
+      return
+    }
+    if (this.history.remember(msg.id, msg.ts, sealed)) { this.dispatch('chat', this.byAuthorsName(msg)) }
+  }
+
+  private drop (reason: keyof ChatDropped, from: PeerId): void {
+    this.chatDropped[reason]++
+    this.log.trace('dropped %s chat from %p', reason, from)
   }
 
   /** A chat message under its author's own name (presence, Welcome); its own name field only for an author not named. */

@@ -128,4 +128,20 @@ describe('a room: one relay and four `freeflow join --json` processes', function
     peers[0].send('still here?')
     await peers[1].waitFor('the line', e => e.event === 'chat' && e.text === 'still here?')
   })
+  it('a pasted page of 20 lines: the CLI sends the first 10, refuses the rest in one line each, and the others get each sent line once', async () => {
+    const [alice, bob] = peers
+    const lines = Array.from({ length: 20 }, (_, i) => `pasted ${i}`)
+    // the line alice sent last has refilled: her bucket is full again (CHAT_BURST / CHAT_RATE = 5 s)
+    await sleep(5_000)
+    const errorsBefore = alice.of('error').length
+    alice.child.stdin!.write(lines.join('\n') + '\n')
+    await alice.waitFor('the refusals', () => alice.of('error').length - errorsBefore >= 9)
+    await sleep(2_000)
+    const refused = alice.of('error').slice(errorsBefore)
+    expect(refused.every(e => /^sending too fast/.test(e.message))).to.equal(true)
+    const got = bob.of('chat').map(e => e.text).filter(t => t.startsWith('pasted '))
+    expect(got.length + refused.length).to.equal(lines.length)
+    expect(new Set(got).size).to.equal(got.length)
+    expect(got.length).to.be.within(10, 11)
+  })
 })

@@ -1,14 +1,16 @@
 /**
  * Chat history and exactly-once delivery (protocols/room/history.ts) with an injected clock: each id once, order by
  * (author time, id) but never later than arrival, the newest `historySize` kept, a Welcome's share capped by bytes,
- * and history handed over in a Welcome opened, verified, de-duplicated and marked.
+ * history handed over in a Welcome opened, verified, de-duplicated and marked, freshness and the replay floor; and
+ * the per-author token buckets of protocols/room/rate.ts.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
-import { MAX_HISTORY_BYTES } from '../../protocols/room/constants.ts'
+import { CHAT_MAX_AHEAD, MAX_HISTORY_BYTES, MAX_SEEN } from '../../protocols/room/constants.ts'
 import { sealEnvelope } from '../../protocols/room/envelope.ts'
 import { ChatHistory, chatMessage } from '../../protocols/room/history.ts'
+import { ChatRate } from '../../protocols/room/rate.ts'
 import { deriveRoomKeys, seal, toHex } from '../../protocols/room-key/index.ts'
 import type { RoomKeys } from '../../protocols/room-key/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -17,6 +19,7 @@ const KEY = 'aeaacaqdaqcqmbyibefawdanbyhw77nd'
 const KEY_2 = 'aeibceqtcqkrmfyydenbwha5dyp4ar6u'
 const T0 = 1_764_036_000_000
 const LIMITS = { maxTextLength: 4_000, maxNameLength: 64 }
+const MAX_AGE = 300_000
 
 function id (n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(16)
@@ -41,7 +44,7 @@ describe('room history', () => {
   beforeEach(() => { now = T0 })
 
   function history (historySize = 200): ChatHistory {
-    return new ChatHistory({ historySize, now: () => now })
+    return new ChatHistory({ historySize, chatMaxAge: MAX_AGE, now: () => now })
   }
 
   async function sealed (n: number, ts: number, text = `message ${n}`, k = keys): Promise<Uint8Array> {
@@ -110,5 +113,63 @@ describe('room history', () => {
     expect(fresh.map(f => f.msg.history)).to.deep.equal([true, false])
     expect(fresh[0].msg.from.equals(author)).to.equal(true)
     expect(dropped.map(e => e.name)).to.deep.equal(['SealError', 'InvalidMessageError'])
+  })
+
+  it('is fresh only within [now - chatMaxAge, now + CHAT_MAX_AHEAD]', () => {
+    const h = history()
+    expect(h.fresh(T0)).to.equal(true)
+    expect(h.fresh(T0 - MAX_AGE)).to.equal(true)
+    expect(h.fresh(T0 - MAX_AGE - 1)).to.equal(false)
+    expect(h.fresh(T0 - 7 * 24 * 3_600_000)).to.equal(false)
+    expect(h.fresh(T0 + CHAT_MAX_AHEAD)).to.equal(true)
+    expect(h.fresh(T0 + CHAT_MAX_AHEAD + 1)).to.equal(false)
+  })
+
+  it('when an id still in its window is forgotten, nothing stamped at or before it is live any more', () => {
+    const h = history()
+    // MAX_SEEN old ids (outside the window) go without moving the floor
+    for (let i = 0; i < MAX_SEEN; i++) { h.remember(`old${i}`, T0 - MAX_AGE - 1_000, Uint8Array.of(0)) }
+    h.remember('fresh0', T0 - 10_000, Uint8Array.of(0))
+    expect(h.fresh(T0 - 10_000)).to.equal(true)
+    // then MAX_SEEN fresh ones push 'fresh0' out: a replay of it would not be seen, so its time is no longer live
+    for (let i = 1; i <= MAX_SEEN; i++) { h.remember(`fresh${i}`, T0 - 5_000, Uint8Array.of(0)) }
+    expect(h.has('fresh0')).to.equal(false)
+    expect(h.fresh(T0 - 10_000)).to.equal(false)
+    expect(h.fresh(T0 - 5_000)).to.equal(true)
+    expect(h.fresh(T0)).to.equal(true)
+    // ids stamped ahead raise the floor to now at most: later lines still pass
+    for (let i = 0; i < MAX_SEEN; i++) { h.remember(`ahead${i}`, T0 + CHAT_MAX_AHEAD, Uint8Array.of(0)) }
+    h.remember('one more', T0, Uint8Array.of(0))
+    expect(h.fresh(T0)).to.equal(false)
+    expect(h.fresh(T0 + 1)).to.equal(true)
+  })
+
+  it('opens history from a Welcome: a message stamped outside the window is history, whenever this node joined', async () => {
+    const h = history()
+    const entries = [await sealed(1, T0 + CHAT_MAX_AHEAD + 60_000), await sealed(2, T0 + 1_000)]
+    const fresh = await h.open(keys, entries, T0 - 60_000, LIMITS)
+    expect(fresh.map(f => [f.msg.text, f.msg.history])).to.deep.equal([['message 2', false], ['message 1', true]])
+  })
+
+  it('token buckets: a burst, then the rate; per author; bounded', () => {
+    let t = T0
+    const rate = new ChatRate({ burst: 10, rate: 2, maxAuthors: 3, now: () => t })
+    const taken = (who: string, n: number): number => Array.from({ length: n }, () => rate.take(who)).filter(Boolean).length
+    expect(taken('a', 50)).to.equal(10)
+    expect(taken('b', 3)).to.equal(3)
+    t += 1_000
+    expect(taken('a', 50)).to.equal(2)
+    t += 250
+    expect(taken('a', 1)).to.equal(0)
+    t += 250
+    expect(taken('a', 1)).to.equal(1)
+    t += 60_000
+    expect(taken('a', 50)).to.equal(10)
+    // a fourth author: the full buckets (b, refilled for a minute) go first
+    rate.take('c')
+    rate.take('d')
+    expect(rate.size).to.be.at.most(3)
+    // a, used just now, kept its empty bucket
+    expect(taken('a', 1)).to.equal(0)
   })
 })

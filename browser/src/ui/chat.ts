@@ -1,4 +1,8 @@
-/** Chat: messages (history from before joining under "Earlier in this room"), the page's own lines, and the input. */
+/**
+ * Chat: messages (history from before joining under "Earlier in this room"), the page's own lines, and the input. The
+ * list keeps the newest MAX_CHAT_ENTRIES lines, as the state does.
+ */
+import { MAX_CHAT_ENTRIES } from '../state.ts'
 import { byId, h } from './dom.ts'
 import type { AppState, ChatEntry } from '../state.ts'
 
@@ -7,7 +11,7 @@ export function chatView (state: AppState): void {
   const input = byId<HTMLInputElement>('chat-input')
   let historyShown = false
 
-  const render = (entry: ChatEntry): void => {
+  const show = (entry: ChatEntry): void => {
     if (entry.kind === 'system') {
       list.append(h('li', { class: 'system', text: entry.text }))
       return
@@ -23,6 +27,11 @@ export function chatView (state: AppState): void {
       h('span', { class: 'text', text: message.text }))
     if (message.history) { li.classList.add('history') }
     list.append(li)
+  }
+
+  const render = (entry: ChatEntry): void => {
+    show(entry)
+    while (list.childElementCount > MAX_CHAT_ENTRIES) { list.firstElementChild?.remove() }
     list.scrollTop = list.scrollHeight
   }
   state.addEventListener('chat', ({ detail }) => { render(detail) })
