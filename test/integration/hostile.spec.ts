@@ -1,14 +1,18 @@
+/* eslint-disable no-console -- the spec prints what each attack got back (reset, data, silence, scores) for the log */
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream, pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { cleanup, run, sleep, startPeer, startRelay } from '../../harness/procs.ts'
+import { cleanup, Proc, run, sleep, startPeer, startRelay, stop, tempDir } from '../../harness/procs.ts'
 import { createPeer } from '../../node/peer.ts'
+import { CALL_PROTOCOL } from '../../protocols/call/constants.ts'
+import { CallHello } from '../../protocols/call/pb/call.ts'
 import { ROOM_PROTOCOL } from '../../protocols/room/constants.ts'
 import { sealEnvelope } from '../../protocols/room/envelope.ts'
 import { Challenge, Hello, Proof, Welcome } from '../../protocols/room/pb/room.ts'
 import { deriveRoomKeys, generateRoomKey, membershipProof, seal } from '../../protocols/room-key/index.ts'
-import type { Proc, RelayProc } from '../../harness/procs.ts'
+import type { RelayProc } from '../../harness/procs.ts'
 import type { PeerNode } from '../../node/peer.ts'
 import type { RoomKeys } from '../../protocols/room-key/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -22,6 +26,13 @@ async function outcome (stream: Stream, ms = 5_000): Promise<'reset' | 'data' | 
   } catch (err: any) {
     return err.name === 'TimeoutError' || err.name === 'AbortError' ? 'silence' : 'reset'
   }
+}
+
+/** `message` encoded, padded to `size` bytes with an unknown length-delimited field (15), which decoders skip. */
+function padded (message: Uint8Array, size: number): Uint8Array {
+  const room = size - message.byteLength - 3 // tag (1 byte) and a 2-byte length
+  if (room < 0 || room >= 1 << 14) { throw new Error(`cannot pad ${message.byteLength} bytes to ${size}`) }
+  return Uint8Array.from([...message, 15 << 3 | 2, room & 0x7f | 0x80, room >> 7, ...new Uint8Array(room)])
 }
 
 describe('hostile peers', function () {
@@ -124,6 +135,38 @@ describe('hostile peers', function () {
       stream.abort(new Error('done'))
     }
     expect(nonces[0]).to.not.equal(nonces[1])
+  })
+
+  it('before any proof, a 2 KiB Hello (room) or CallHello (call) is reset unanswered; a 900-byte Hello is answered', async () => {
+    const hello = (): Uint8Array => Hello.encode({ roomId: new Uint8Array(keys.roomId), nonce: crypto.getRandomValues(new Uint8Array(32)) })
+    // under the pre-proof limit: a non-member that knows the room id gets its challenge, padding and all
+    const small = await conn.newStream(ROOM_PROTOCOL)
+    await lpStream(small).write(padded(hello(), 900))
+    expect(await outcome(small), 'a 900-byte Hello').to.equal('data')
+    small.abort(new Error('done'))
+    const room = await conn.newStream(ROOM_PROTOCOL)
+    await lpStream(room).write(padded(hello(), 2048))
+    const roomOutcome = await outcome(room)
+
+    // the call protocol is served by a member in a call: a recorder
+    const out = tempDir('freeflow-hostile-rec-')
+    const recorder = new Proc('recorder', ['record', key, '--json', '--name', 'minutes', '--bootstrap', relay.tcp(), '--out', out,
+      '--data-dir', join(out, '.identity'), '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/p2p-circuit'])
+    try {
+      const recId = (await recorder.waitFor('ready', e => e.event === 'ready', 30_000)).peerId
+      const toRecorder = await hostile.dial(multiaddr(`${relay.tcp()}/p2p-circuit/p2p/${recId}`))
+      const call = await toRecorder.newStream(CALL_PROTOCOL, { runOnLimitedConnection: true })
+      const started = Date.now()
+      await lpStream(call).write(padded(CallHello.encode({ roomId: new Uint8Array(keys.roomId) }), 2048))
+      const callOutcome = await outcome(call)
+      console.log(`pre-proof limits: 2 KiB Hello on ${ROOM_PROTOCOL}: ${roomOutcome}; 2 KiB CallHello on ${CALL_PROTOCOL}: ${callOutcome} after ${Date.now() - started} ms`)
+      expect(roomOutcome, 'a 2 KiB Hello').to.equal('reset')
+      expect(callOutcome, 'a 2 KiB CallHello').to.equal('reset')
+      expect(recorder.running).to.equal(true)
+    } finally {
+      await stop([recorder])
+    }
+    expect(alice.running).to.equal(true)
   })
 
   it('garbage, wrongly sealed and forged messages on the room topic are dropped, and the room keeps working', async () => {
