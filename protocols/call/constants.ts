@@ -6,6 +6,13 @@ export const CALL_PROTOCOL = '/freeflow/call/1.0.0'
 /** Largest signalling message, in bytes: an SDP with several m-lines and its candidates is a few KiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
 
+/**
+ * Largest CallHello read, in bytes: it is read before the sender is known to be a member of the room (a 16-byte room
+ * id is about 20 bytes on the wire), so a stranger costs at most this much. Signals, read only once the sender is a
+ * verified member, may be as large as `maxMessageSize`.
+ */
+export const MAX_HELLO_SIZE = 1024
+
 /** Deadline for opening a signalling stream and for the first message on one, in ms. */
 export const DEFAULT_OPEN_TIMEOUT = 10_000
 

@@ -8,7 +8,7 @@ import { NotAMemberError } from '../room/index.ts'
 import { toHex } from '../room-key/index.ts'
 import { sleep } from '../util/backoff.ts'
 import { CallImpl, fixedIce } from './call.ts'
-import { CALL_PROTOCOL, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MEMBER_WAIT, DEFAULT_OPEN_TIMEOUT, DEFAULT_START_BITRATE, MAX_INBOUND_STREAMS, MEMBER_POLL, STALL_RESYNC } from './constants.ts'
+import { CALL_PROTOCOL, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MEMBER_WAIT, DEFAULT_OPEN_TIMEOUT, DEFAULT_START_BITRATE, MAX_HELLO_SIZE, MAX_INBOUND_STREAMS, MEMBER_POLL, STALL_RESYNC } from './constants.ts'
 import { CallEndedError, NoCallError } from './errors.ts'
 import { HelloCodec, SignalCodec } from './messages.ts'
 import type { CallConfig } from './call.ts'
@@ -76,9 +76,10 @@ export class CallService implements CallServiceApi, Startable {
 
   private async onInbound (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer
-    const pb = pbStream(stream, { maxDataLength: this.config.maxMessageSize })
+    // the sender is a stranger until the room says it is a member: only a small hello is read before that
+    const first = pbStream(stream, { maxDataLength: Math.min(MAX_HELLO_SIZE, this.config.maxMessageSize) })
     try {
-      const hello = await pb.read(HelloCodec, { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.config.openTimeout)]) })
+      const hello = await first.read(HelloCodec, { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.config.openTimeout)]) })
       // the writer may give up on the stream while it waits here (it hung up, or was told bye)
       const writerGone = new AbortController()
       const onGone = (): void => { writerGone.abort() }
@@ -91,6 +92,8 @@ export class CallService implements CallServiceApi, Startable {
         stream.removeEventListener('remoteCloseWrite', onGone)
         stream.removeEventListener('close', onGone)
       })
+      // a verified member: its Signals may be as large as maxMessageSize (unwrap hands back what is already buffered)
+      const pb = pbStream(first.unwrap(), { maxDataLength: this.config.maxMessageSize })
       await call.accept(remote, stream, pb.pb(SignalCodec), { signal: this.shutdown.signal })
       await stream.close({ signal: AbortSignal.timeout(this.config.openTimeout) })
     } catch (err: any) {

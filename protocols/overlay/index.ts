@@ -23,6 +23,7 @@ import { bootstrap } from '../bootstrap/index.ts'
 import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
+import { SCORE_THRESHOLDS } from '../room/topic.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
 import { AddressLimits } from './address-limits.ts'
 import { withoutRelayedAddrs } from './dht-peers.ts'
@@ -189,13 +190,9 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
         // every member of a room may well sit behind one address (a LAN, one machine): colocation is no signal
         IPColocationFactorWeight: 0
       },
-      scoreThresholds: {
-        // gossipsub's own defaults, stated here because the room's topic weights are set against them: one message
-        // that does not open costs 20 * 1^2, two put the sender below the publish threshold, three graylist it
-        gossipThreshold: -10,
-        publishThreshold: -50,
-        graylistThreshold: -80
-      }
+      // the room topic's weights are set against these (protocols/room/topic.ts): three messages that do not open
+      // graylist their sender
+      scoreThresholds: SCORE_THRESHOLDS
     })
   }
   // gossipsub's streams move to a connection that remains when the one they ran on closes (a relayed one expires)

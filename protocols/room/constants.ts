@@ -22,6 +22,12 @@ export const DEFAULTS = {
 /** A room's options with every default filled in. */
 export type RoomConfig = Required<RoomServiceInit>
 
+/**
+ * Largest handshake frame read before the other side has proved it holds the room key, in bytes: Hello, Challenge and
+ * Proof are under 100 bytes each, so anyone who can open a stream costs a member at most this much per frame. Only the
+ * Welcome, read after the proof, may be as large as `maxMessageSize`.
+ */
+export const MAX_PRE_PROOF_MESSAGE = 1024
 /** Bytes of each handshake nonce: 256 random bits never repeat, so a proof never fits another handshake. */
 export const HANDSHAKE_NONCE_BYTES = 32
 /** Bytes of a chat message id: 128 random bits are unique in a room without coordination. */

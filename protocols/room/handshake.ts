@@ -3,14 +3,17 @@
  * it holds the room key with an HMAC bound to both PeerIds (as Noise authenticated them) and two fresh 32-byte
  * nonces, and reveals what it knows of the room (its Welcome) only after the other side has proved itself.
  *
+ * Frames read before the other side has proved itself (Hello, Challenge, Proof) may be at most
+ * `MAX_PRE_PROOF_MESSAGE` bytes; only the Welcome, read after the proof, may be as large as `maxMessageSize`.
+ *
  * Any failure aborts the stream (a reset, nothing more is written) and rejects with NotAMemberError,
- * InvalidMessageError (a frame that is truncated, over `maxMessageSize` or does not decode), the reset the remote
- * sent, or the signal's reason (the caller's, or the `handshakeTimeout` deadline).
+ * InvalidMessageError (a frame that is truncated, over the limit of the moment or does not decode), the reset the
+ * remote sent, or the signal's reason (the caller's, or the `handshakeTimeout` deadline).
  */
 import { lpStream } from '@libp2p/utils'
 import { membershipProof, verifyMembershipProof } from '../room-key/index.ts'
 import { decodeChallenge, decodeHello, decodeProof, decodeWelcome } from './codec.ts'
-import { HANDSHAKE_NONCE_BYTES } from './constants.ts'
+import { HANDSHAKE_NONCE_BYTES, MAX_PRE_PROOF_MESSAGE } from './constants.ts'
 import { InvalidMessageError, NotAMemberError } from './errors.ts'
 import { Challenge, Hello, Proof, Welcome } from './pb/room.ts'
 import type { Bytes } from './codec.ts'
@@ -32,7 +35,10 @@ export interface HandshakeInit {
   remotePeer: PeerId
   /** Deadline for the whole exchange, in ms. */
   handshakeTimeout: number
-  /** Largest frame read, in bytes: a longer length prefix ends the handshake before the frame is read. */
+  /**
+   * Largest Welcome read once the other side has proved itself, in bytes: a longer length prefix ends the handshake
+   * before the frame is read. Frames before the proof are held to `MAX_PRE_PROOF_MESSAGE`.
+   */
   maxMessageSize: number
   /** Most history entries accepted in a Welcome. */
   historySize: number
@@ -48,14 +54,25 @@ export interface Responded<P extends HandshakeParty> {
 /** Errors of the length-prefix reader that mean the peer sent a broken frame. */
 const FRAME_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'UnexpectedEOFError'])
 
-/** Length-prefixed protobuf frames; every frame error becomes an InvalidMessageError. */
+/**
+ * Length-prefixed protobuf frames, held to `MAX_PRE_PROOF_MESSAGE` bytes until `proven()`; every frame error becomes
+ * an InvalidMessageError.
+ */
 class Frames {
-  private readonly lp: LengthPrefixedStream<Stream>
+  private lp: LengthPrefixedStream<Stream>
+  private readonly maxMessageSize: number
   private readonly signal: AbortSignal
 
   constructor (stream: Stream, maxMessageSize: number, signal: AbortSignal) {
-    this.lp = lpStream(stream, { maxDataLength: maxMessageSize })
+    this.lp = lpStream(stream, { maxDataLength: Math.min(MAX_PRE_PROOF_MESSAGE, maxMessageSize) })
+    this.maxMessageSize = maxMessageSize
     this.signal = signal
+  }
+
+  /** The other side proved it holds the room key: read frames of up to `maxMessageSize` bytes from now on. */
+  proven (): void {
+    // unwrap hands bytes already buffered (the Welcome that follows a Proof) back to the stream for the new reader
+    this.lp = lpStream(this.lp.unwrap(), { maxDataLength: this.maxMessageSize })
   }
 
   async read<T>(what: string, decode: (bytes: Bytes) => T): Promise<T> {
@@ -102,6 +119,7 @@ export async function initiateHandshake (stream: Stream, party: HandshakeParty, 
     if (challenge.nonce.length !== HANDSHAKE_NONCE_BYTES || !await verifyMembershipProof(keys.proofKey, 'responder', input, challenge.proof)) {
       throw new NotAMemberError('peer could not prove it holds the room key')
     }
+    frames.proven()
     await frames.write({ proof: await membershipProof(keys.proofKey, 'initiator', input) }, Proof)
     await frames.write(party.welcomeFor(init.remotePeer), Welcome)
     const welcome = await frames.read('Welcome', bytes => decodeWelcome(bytes, init.historySize))
@@ -138,6 +156,7 @@ export async function respondHandshake<P extends HandshakeParty> (stream: Stream
     if (!await verifyMembershipProof(keys.proofKey, 'initiator', input, proof.proof)) {
       throw new NotAMemberError('peer could not prove it holds the room key')
     }
+    frames.proven()
     const welcome = await frames.read('Welcome', bytes => decodeWelcome(bytes, init.historySize))
     await frames.write(party.welcomeFor(init.remotePeer), Welcome)
     await stream.close({ signal })

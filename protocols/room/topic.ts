@@ -1,7 +1,7 @@
 /**
  * The room's gossipsub topic (docs/protocols/room.md section 3): the topic validator that accepts only envelopes
  * that open under the room key and whose author is the gossipsub signer, and the topic's score parameters, which
- * push a peer that forwards such garbage out of the mesh.
+ * graylist a peer that forwards three such messages.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
@@ -10,12 +10,48 @@ import { InvalidMessageError } from './errors.ts'
 import type { OpenedEnvelope } from './envelope.ts'
 import type { RoomKeys } from '../room-key/index.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { PeerScore, TopicScoreParams } from '@libp2p/gossipsub/score'
+import type { PeerScore, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { Logger, PeerId } from '@libp2p/interface'
 
 /**
- * Topic score parameters (the rest are the library's defaults). The thresholds they are set against are in
- * protocols/overlay: one message that does not open costs 20 * 1^2, two put a peer below the publish threshold.
+ * Half-life of a peer's count of rejected messages on the room topic, in s: long, so that a peer sending one invalid
+ * message every few seconds or minutes is counted for every one of them (an honest member never earns any).
+ */
+export const INVALID_MESSAGE_HALF_LIFE = 3_600
+
+/**
+ * Peer score thresholds (gossipsub's defaults, stated because TOPIC_SCORE is set against them): below gossip, no
+ * IHAVE to or from the peer; below publish, nothing is published to it; below graylist, all its RPCs are ignored.
+ */
+export const SCORE_THRESHOLDS = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80
+} satisfies Partial<PeerScoreThresholds>
+
+/**
+ * Topic score parameters (the rest are the library's defaults), so that a peer forwarding messages the validator
+ * rejects is graylisted after three of them. Score on the topic = P1 + P2 + P4 (P3 and P3b are off; P6 colocation is
+ * off in protocols/overlay; P7 only lowers it):
+ *
+ * - the most a peer can earn: P1 = 0.01 x 3,600 s in the mesh = 36, P2 = 0.5 x 100 first deliveries = 50; 86 in all.
+ * - P4 = -20 x n^2, n the count of messages it forwarded that we rejected; n is multiplied by d = 0.5^(1/3600) =
+ * 0.99981 every second (gossipsub neither decays nor forgets it while the peer is away, for `retainScore`, 1 h).
+ * - after k rejected messages T seconds apart, n = 1 + x + ... + x^(k-1) with x = d^T. Back to back: one gives -20
+ * (below gossip), two -80 (below publish; graylist needs below -80), three -180 (graylisted).
+ * - T = 10 s: x = 0.998, n = 2.99 after three, P4 = -179: graylisted (-93) even with the 86 a peer can earn.
+ * - T = 60 s: n = 2.97, P4 = -176: graylisted (-90) even with 86 earned.
+ * - T = 10 min: x = 0.891, three give n = 2.69, P4 = -144 (graylisted with up to 64 earned), four n = 3.39, -230.
+ * - a peer that earned nothing (a stranger that just subscribed) is graylisted at its third unless it waits over
+ * 40 minutes between them (x < 0.618, so that n < 2).
+ * - graylisted at n = 3, it stays so until n < 2 again, about 35 minutes later (its RPCs, and so further messages, are
+ * not even read meanwhile).
+ * - before (d = 0.9): one message every 10 s kept n under 1 / (1 - 0.9^10) = 1.54, P4 above -47: over the publish
+ * threshold for ever.
+ *
+ * This is safe for honest members only because the validator rejects nothing an honest member publishes or forwards
+ * (see `RoomTopic.validate`): a message an honest member may send that we still do not want must be Ignore, never
+ * Reject, or one such message costs its forwarder for an hour.
  */
 export const TOPIC_SCORE = {
   topicWeight: 1,
@@ -29,7 +65,7 @@ export const TOPIC_SCORE = {
   meshMessageDeliveriesWeight: 0,
   meshFailurePenaltyWeight: 0,
   invalidMessageDeliveriesWeight: -20,
-  invalidMessageDeliveriesDecay: 0.9
+  invalidMessageDeliveriesDecay: 0.5 ** (1 / INVALID_MESSAGE_HALF_LIFE)
 } satisfies Partial<TopicScoreParams>
 
 /**
@@ -60,9 +96,11 @@ export class RoomTopic {
   }
 
   /**
-   * The topic validator: reject a message that is not signed, whose envelope does not open or whose author is not
-   * its signer; ignore (neither deliver nor forward, no penalty: an honest member forwards what it took) one that
-   * `admit` does not take.
+   * The topic validator: reject (which scores the forwarder down, TOPIC_SCORE) a message that is not signed, whose
+   * envelope does not open or whose author is not its signer: what no honest member ever publishes or forwards, since
+   * every member validates the same way before forwarding and the checks need nothing but the room key. Ignore
+   * (neither deliver nor forward, no penalty: an honest member forwards what it took) one that `admit` does not take.
+   * Duplicates never reach it (gossipsub drops them by message id).
    */
   readonly validate = async (peer: PeerId, msg: Message): Promise<TopicValidatorResult> => {
     if (msg.type !== 'signed') { return TopicValidatorResult.Reject }

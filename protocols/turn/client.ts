@@ -2,7 +2,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { pbStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { Backoff, sleep } from '../util/backoff.ts'
-import { MAX_TURN_MESSAGE_SIZE, MAX_TURN_URLS, TURN_PROTOCOL } from './constants.ts'
+import { MAX_TURN_RESPONSE_SIZE, MAX_TURN_URLS, TURN_PROTOCOL } from './constants.ts'
 import { InvalidTurnResponseError, NotConnectedError, RateLimitedError, TurnUnavailableError } from './errors.ts'
 import { TurnRequest, TurnResponse } from './pb/turn.ts'
 import type { RelayTurnCredentials, TurnClient, TurnClientComponents, TurnClientEvents, TurnClientInit } from './index.ts'
@@ -97,7 +97,7 @@ export class TurnClientService extends TypedEventEmitter<TurnClientEvents> imple
     const stream = await connection.newStream(TURN_PROTOCOL, { signal })
     let creds: RelayTurnCredentials
     try {
-      const pb = pbStream(stream, { maxDataLength: MAX_TURN_MESSAGE_SIZE })
+      const pb = pbStream(stream, { maxDataLength: MAX_TURN_RESPONSE_SIZE })
       await pb.write({}, TurnRequest, { signal })
       const res = await pb.read(TurnResponse, { signal, limits: { urls: MAX_TURN_URLS } })
       await stream.close({ signal })

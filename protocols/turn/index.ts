@@ -10,7 +10,7 @@ import { TurnServerService } from './server.ts'
 import type { ComponentLogger, Metrics, PeerId, TypedEventTarget, AbortOptions } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
-export { TURN_PROTOCOL, MAX_TURN_MESSAGE_SIZE, MAX_TURN_URLS } from './constants.ts'
+export { TURN_PROTOCOL, MAX_TURN_REQUEST_SIZE, MAX_TURN_RESPONSE_SIZE, MAX_TURN_URLS } from './constants.ts'
 export { turnCredential, turnUserId, turnUsername, parseTurnUsername } from './credentials.ts'
 export { NotConnectedError, RateLimitedError, TurnUnavailableError, InvalidTurnResponseError } from './errors.ts'
 export { IceConfig, isTurnServer } from './ice.ts'

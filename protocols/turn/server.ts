@@ -1,6 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { pbStream } from '@libp2p/utils'
-import { MAX_TURN_MESSAGE_SIZE, TURN_PROTOCOL } from './constants.ts'
+import { MAX_TURN_REQUEST_SIZE, TURN_PROTOCOL } from './constants.ts'
 import { hmacKey, turnCredential, turnUsername } from './credentials.ts'
 import { addressKey, WindowLimiter } from './limits.ts'
 import { TurnRequest, TurnResponse } from './pb/turn.ts'
@@ -114,7 +114,7 @@ export class TurnServerService implements TurnServer, Startable {
 
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.config.timeout)])
-    const pb = pbStream(stream, { maxDataLength: MAX_TURN_MESSAGE_SIZE })
+    const pb = pbStream(stream, { maxDataLength: MAX_TURN_REQUEST_SIZE })
     try {
       await pb.read(TurnRequest, { signal })
       const response = await this.answer(connection)

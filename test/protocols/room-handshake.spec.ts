@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, pbStream, streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import { MAX_PRE_PROOF_MESSAGE } from '../../protocols/room/constants.ts'
 import { InvalidMessageError, NotAMemberError } from '../../protocols/room/errors.ts'
 import { initiateHandshake, respondHandshake } from '../../protocols/room/handshake.ts'
 import { Challenge, Hello, Proof, Role, Welcome } from '../../protocols/room/pb/room.ts'
@@ -118,6 +119,19 @@ describe('room handshake', () => {
       expect(bobSide.asked.map(String)).to.deep.equal([alice.toString()])
       expect(a.writeStatus).to.equal('closed')
       expect(b.writeStatus).to.equal('closed')
+    })
+
+    it('a Welcome over the pre-proof limit passes once its sender has proved itself, both ways', async () => {
+      const [a, b] = await streamPair()
+      // three history entries of 1 KiB each: a Welcome of about 3 KiB, under maxMessageSize (4 KiB)
+      const history = Array.from({ length: 3 }, () => crypto.getRandomValues(new Uint8Array(1024)))
+      const [fromBob, responded] = await Promise.all([
+        initiateHandshake(a, party(keys, { name: 'alice', history }), init(alice, bob)),
+        respondHandshake(b, only(party(keys, { name: 'bob', history })), init(bob, alice))
+      ])
+      expect(Welcome.encode(fromBob).byteLength).to.be.greaterThan(MAX_PRE_PROOF_MESSAGE)
+      expect(fromBob.history.map(toHex)).to.deep.equal(history.map(toHex))
+      expect(responded.welcome.history.map(toHex)).to.deep.equal(history.map(toHex))
     })
   })
 
@@ -249,6 +263,27 @@ describe('room handshake', () => {
       expect(await outcome(peer)).to.equal('reset')
     })
 
+    it('rejects a Hello over the pre-proof limit (1 KiB) from its length prefix, though under maxMessageSize', async () => {
+      const { peer, result, bobSide } = await responder()
+      peer.send(Uint8Array.from([0x81, 0x08])) // varint 1025
+      const err = await rejection(result)
+      expect(err).to.be.instanceOf(InvalidMessageError)
+      expect(err.message).to.match(/Message length too long - 1025 > 1024/)
+      expect(await outcome(peer)).to.equal('reset')
+      expect(bobSide.asked).to.be.empty()
+    })
+
+    it('rejects a Proof over the pre-proof limit, and sends no Welcome', async () => {
+      const { peer, result, bobSide } = await responder()
+      const pb = pbStream(peer)
+      await pb.write({ roomId: keys.roomId as Uint8Array<ArrayBuffer>, nonce: nonce() }, Hello)
+      await pb.read(Challenge, { signal: AbortSignal.timeout(2_000) })
+      await pb.write({ proof: new Uint8Array(2048) }, Proof)
+      expect(await rejection(result)).to.be.instanceOf(InvalidMessageError)
+      expect(await outcome(peer)).to.equal('reset')
+      expect(bobSide.asked).to.be.empty()
+    })
+
     it('rejects a length prefix far over the limit', async () => {
       const { peer, result } = await responder()
       peer.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]))
@@ -360,6 +395,14 @@ describe('room handshake', () => {
       peer.send(Uint8Array.from([0x81, 0x20]))
       expect(await rejection(result)).to.be.instanceOf(InvalidMessageError)
       expect(await outcome(peer)).to.equal('reset')
+    })
+
+    it('rejects a challenge over the pre-proof limit (1 KiB), though under maxMessageSize', async () => {
+      const { peer, result, aliceSide } = await initiator()
+      peer.send(Uint8Array.from([0x81, 0x08]))
+      expect(await rejection(result)).to.be.instanceOf(InvalidMessageError)
+      expect(await outcome(peer)).to.equal('reset')
+      expect(aliceSide.asked).to.be.empty()
     })
 
     it('cuts off a responder that never answers at handshakeTimeout', async () => {
