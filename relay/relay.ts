@@ -8,10 +8,10 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import client from 'prom-client'
 import { overlayOptions } from '../protocols/overlay/index.ts'
-import { startHttp } from './http.ts'
+import { startHttp, startMetrics } from './http.ts'
 import { DEFAULT_TURN, prepareTurn, turnOff } from './turn/index.ts'
 import { registerTurnMetrics } from './turn/metrics.ts'
-import type { HttpServer } from './http.ts'
+import type { HttpInit, HttpServer } from './http.ts'
 import type { RelayTurn, TurnOptions } from './turn/index.ts'
 import type { Bootstrap } from '../protocols/bootstrap/index.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -71,7 +71,10 @@ export interface RelayInit {
   privateKey: PrivateKey
   listen?: string[]
   announce?: string[]
-  http?: { host: string, port: number }
+  /** The public HTTP listener: health, /bootstrap.json and the web app, with its limits and embedding origins. */
+  http?: Omit<HttpInit, 'node' | 'appDir' | 'turn'>
+  /** The Prometheus /metrics listener, apart from the public one; none when not given. */
+  metrics?: { host: string, port: number }
   /** Folder with the built web app, served at / when http is on. */
   appDir?: string
   limits?: Partial<RelayLimits>
@@ -90,6 +93,7 @@ export interface RelayInit {
 export interface Relay {
   node: Libp2p<{ relay: CircuitRelayService, bootstrap?: Bootstrap } & Record<string, any>>
   http?: HttpServer
+  metrics?: HttpServer
   /** STUN/TURN: its status, URLs and counters (status `off` when not configured or not installed). */
   turn: RelayTurn
   stop(): Promise<void>
@@ -174,10 +178,13 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   }))
   registerTurnMetrics(client.register, turn)
   let http: HttpServer | undefined
+  let metrics: HttpServer | undefined
   try {
     await turn.start(relayNode.logger)
     if (init.http != null) { http = await startHttp({ ...init.http, node: relayNode, appDir: init.appDir, turn }) }
+    if (init.metrics != null) { metrics = await startMetrics(init.metrics) }
   } catch (err) {
+    await http?.close()
     await turn.stop()
     await relayNode.stop()
     throw err
@@ -185,9 +192,11 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   return {
     node: relayNode,
     http,
+    metrics,
     turn,
     async stop () {
       await http?.close()
+      await metrics?.close()
       await relayNode.stop()
       await turn.stop()
     }
