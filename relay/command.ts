@@ -22,6 +22,7 @@ export const USAGE = `usage:
                  [--frame-ancestors <origin>...] [--serve-source-maps] [--http-max-connections N]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N]
                  [--relay-duration <seconds>] [--relay-data <bytes>]
+                 [--dht-max-providers N] [--dht-max-providers-per-peer N]
                  [--no-turn] [--turn-port N] [--turn-host <address or name>...] [--turn-allow-private]
                  [--turn-tls-cert <pem> --turn-tls-key <pem>] [--turn-tls-port N]
                  [--turn-max-bps <bytes/s>] [--turn-bps-capacity <bytes/s>] [--turn-user-quota N]
@@ -121,7 +122,9 @@ function limitsArgs (values: Record<string, unknown>): RelayLimits {
     maxReservationsPerIp: positiveInt(values['max-reservations-per-ip'], '--max-reservations-per-ip') ?? DEFAULT_LIMITS.maxReservationsPerIp,
     maxConnections: positiveInt(values['max-connections'], '--max-connections') ?? DEFAULT_LIMITS.maxConnections,
     relayDuration: duration != null ? duration * 1000 : DEFAULT_LIMITS.relayDuration,
-    relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData
+    relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData,
+    dhtMaxProviders: positiveInt(values['dht-max-providers'], '--dht-max-providers') ?? DEFAULT_LIMITS.dhtMaxProviders,
+    dhtMaxProvidersPerPeer: positiveInt(values['dht-max-providers-per-peer'], '--dht-max-providers-per-peer') ?? DEFAULT_LIMITS.dhtMaxProvidersPerPeer
   }
 }
 
@@ -158,6 +161,8 @@ async function relayCommand (args: string[]): Promise<void> {
     'max-connections': { type: 'string' },
     'relay-duration': { type: 'string' },
     'relay-data': { type: 'string' },
+    'dht-max-providers': { type: 'string' },
+    'dht-max-providers-per-peer': { type: 'string' },
     'no-turn': { type: 'boolean', default: false },
     'turn-port': { type: 'string' },
     'turn-tls-port': { type: 'string' },

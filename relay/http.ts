@@ -61,11 +61,23 @@ export interface HttpInit {
   /** Folder with the built web app, served at /; nothing but /healthz and /bootstrap.json without it. */
   appDir?: string
   turn?: RelayTurn
-  /** Origins that may embed the app in a frame (CSP frame-ancestors). @default [] (none) */
+  /**
+   * Origins that may embed the app in a frame (CSP frame-ancestors); none when empty.
+   *
+   * @default []
+   */
   frameAncestors?: string[]
-  /** Serve the bundle's source maps (`.map`). @default false */
+  /**
+   * Serve the bundle's source maps (`.map`).
+   *
+   * @default false
+   */
   sourceMaps?: boolean
-  /** Connections held at once. @default DEFAULT_HTTP_MAX_CONNECTIONS */
+  /**
+   * Connections held at once.
+   *
+   * @default DEFAULT_HTTP_MAX_CONNECTIONS
+   */
   maxConnections?: number
 }
 

@@ -7,6 +7,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import client from 'prom-client'
+import { DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_PROVIDERS_PER_PEER } from '../protocols/overlay/dht-limits.ts'
 import { overlayOptions } from '../protocols/overlay/index.ts'
 import { startHttp, startMetrics } from './http.ts'
 import { DEFAULT_TURN, prepareTurn, turnOff } from './turn/index.ts'
@@ -57,6 +58,18 @@ export interface RelayLimits {
    * @default 1024
    */
   maxConnections: number
+  /**
+   * DHT provider records stored for others at once, from all peers.
+   *
+   * @default DEFAULT_MAX_PROVIDERS (16384)
+   */
+  dhtMaxProviders: number
+  /**
+   * DHT provider records stored for one peer at once.
+   *
+   * @default DEFAULT_MAX_PROVIDERS_PER_PEER (64)
+   */
+  dhtMaxProvidersPerPeer: number
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -64,7 +77,9 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxReservationsPerIp: 8,
   relayDuration: 10 * 60_000,
   relayData: 16n * 1024n * 1024n,
-  maxConnections: 1024
+  maxConnections: 1024,
+  dhtMaxProviders: DEFAULT_MAX_PROVIDERS,
+  dhtMaxProvidersPerPeer: DEFAULT_MAX_PROVIDERS_PER_PEER
 }
 
 export interface RelayInit {
@@ -118,6 +133,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     announce: init.announce,
     transports: [tcp()],
     maxConnections: limits.maxConnections,
+    dhtProviders: { max: limits.dhtMaxProviders, maxPerPeer: limits.dhtMaxProvidersPerPeer },
     metrics: prometheusMetrics({ collectDefaultMetrics: true, preserveExistingMetrics: false }),
     relay: {
       reservations: {
