@@ -104,6 +104,8 @@ export interface RelayProc {
   peerId: string
   addrs: string[]
   http: string | null
+  /** The metrics listener's URL (GET /metrics), null without one. */
+  metrics: string | null
   /** The relay's TCP address of one family (not WebSockets). */
   tcp(family?: 4 | 6): string
   ws(): string
@@ -113,6 +115,8 @@ export async function startRelay (options: { listen?: string[], args?: string[],
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
   const args = ['relay', '--json', '--data-dir', join(tempDir(), 'relay'), ...listen.flatMap(l => ['--listen', l])]
   if (options.http !== false) { args.push('--http', '127.0.0.1:0') }
+  // metrics on a listener of their own, beside the public one
+  if (options.http !== false && !(options.args ?? []).includes('--metrics')) { args.push('--metrics', '127.0.0.1:0') }
   // every relay runs coturn: on a free port (several relays share one test namespace), relaying to loopback peers
   // (the test namespace has nothing else), unless the test sets TURN up itself
   if (!(options.args ?? []).some(a => a.startsWith('--turn') || a === '--no-turn')) { args.push('--turn-port', '0', '--turn-allow-private') }
@@ -124,6 +128,7 @@ export async function startRelay (options: { listen?: string[], args?: string[],
     peerId: ready.peerId,
     addrs,
     http: ready.http,
+    metrics: ready.metrics,
     tcp (family = 4) {
       const found = addrs.find(a => a.startsWith(`/ip${family}/`) && !a.includes('/ws'))
       if (found == null) { throw new Error(`relay has no IPv${family} TCP address: ${addrs.join(' ')}`) }

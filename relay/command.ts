@@ -10,18 +10,21 @@ import { bootstrapArg, InputError, onSignals, parse, positiveInt, printer, repor
 import { defaultDataDir, loadIdentity } from '../node/identity.ts'
 import { generateRoomKey } from '../protocols/room-key/index.ts'
 import { parseTrustedProxies } from './forwarded.ts'
+import { DEFAULT_HTTP_MAX_CONNECTIONS } from './http.ts'
 import { createRelay, DEFAULT_LIMITS } from './relay.ts'
 import { DEFAULT_TURN } from './turn/index.ts'
-import type { RelayLimits } from './relay.ts'
+import type { RelayInit, RelayLimits } from './relay.ts'
 import type { Out } from '../node/cli-kit.ts'
 import type { RelayTurn, TurnOptions, TurnStatus } from './turn/index.ts'
 
 export const USAGE = `usage:
   freeflow relay [--listen <multiaddr>...] [--announce <multiaddr>...] [--bootstrap <multiaddr>...] [--data-dir <dir>]
-                 [--http <host:port>] [--json] [--print-link]
+                 [--http <host:port>] [--metrics <[host:]port>] [--json] [--print-link]
+                 [--frame-ancestors <origin>...] [--serve-source-maps] [--http-max-connections N]
                  [--max-reservations N] [--max-reservations-per-ip N] [--max-connections N] [--max-connections-per-ip N]
                  [--trusted-proxy <ip>...]
                  [--relay-duration <seconds>] [--relay-data <bytes>]
+                 [--dht-max-providers N] [--dht-max-providers-per-peer N]
                  [--no-turn] [--turn-port N] [--turn-host <address or name>...] [--turn-allow-private]
                  [--turn-tls-cert <pem> --turn-tls-key <pem>] [--turn-tls-port N]
                  [--turn-max-bps <bytes/s>] [--turn-bps-capacity <bytes/s>] [--turn-user-quota N]
@@ -30,12 +33,39 @@ export const USAGE = `usage:
 /** Most --turn-host values: each adds 3 or 4 URLs, and a response carries at most 16. */
 const MAX_TURN_HOSTS = 4
 
-function parseHostPort (text: string): { host: string, port: number } {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text)
-  if (m == null) { throw new UsageError(`--http expects host:port, got '${text}'`) }
+/** host:port, IPv6 in brackets; with a defaultHost, a bare port binds there. */
+function parseHostPort (text: string, flag: string, defaultHost?: string): { host: string, port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text) ?? (defaultHost != null ? /^()(\d+)$/.exec(text) : null)
+  if (m == null) { throw new UsageError(`${flag} expects ${defaultHost != null ? '[host:]port' : 'host:port'}, got '${text}'`) }
   const port = Number(m[2])
-  if (port > 65535) { throw new UsageError(`--http port ${port} is out of range`) }
-  return { host: m[1], port }
+  if (port > 65535) { throw new UsageError(`${flag} port ${port} is out of range`) }
+  return { host: m[1] !== '' ? m[1] : (defaultHost ?? m[1]), port }
+}
+
+/** An origin that may embed the app: `self`, or a scheme, host (a leading `*.` allowed) and optional port. */
+function frameAncestor (text: string): string {
+  if (text === 'self' || text === "'self'") { return "'self'" }
+  if (!/^https?:\/\/(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/.test(text)) {
+    throw new UsageError(`--frame-ancestors takes origins such as https://example.org or self, got '${text}'`)
+  }
+  return text
+}
+
+function httpArgs (values: Record<string, unknown>): RelayInit['http'] {
+  const ancestors = ((values['frame-ancestors'] as string[] | undefined) ?? []).flatMap(v => v.split(/[\s,]+/)).filter(v => v !== '')
+  const maxConnections = positiveInt(values['http-max-connections'], '--http-max-connections')
+  if (values.http == null) {
+    if (ancestors.length > 0 || values['serve-source-maps'] === true || maxConnections != null) {
+      throw new UsageError('--frame-ancestors, --serve-source-maps and --http-max-connections go with --http')
+    }
+    return undefined
+  }
+  return {
+    ...parseHostPort(String(values.http), '--http'),
+    frameAncestors: ancestors.map(frameAncestor),
+    sourceMaps: values['serve-source-maps'] === true,
+    maxConnections: maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS
+  }
 }
 
 function wholeNumber (value: unknown, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -95,7 +125,9 @@ function limitsArgs (values: Record<string, unknown>): RelayLimits {
     maxConnections: positiveInt(values['max-connections'], '--max-connections') ?? DEFAULT_LIMITS.maxConnections,
     maxConnectionsPerIp: positiveInt(values['max-connections-per-ip'], '--max-connections-per-ip') ?? DEFAULT_LIMITS.maxConnectionsPerIp,
     relayDuration: duration != null ? duration * 1000 : DEFAULT_LIMITS.relayDuration,
-    relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData
+    relayData: data != null ? BigInt(data) : DEFAULT_LIMITS.relayData,
+    dhtMaxProviders: positiveInt(values['dht-max-providers'], '--dht-max-providers') ?? DEFAULT_LIMITS.dhtMaxProviders,
+    dhtMaxProvidersPerPeer: positiveInt(values['dht-max-providers-per-peer'], '--dht-max-providers-per-peer') ?? DEFAULT_LIMITS.dhtMaxProvidersPerPeer
   }
 }
 
@@ -120,6 +152,10 @@ async function relayCommand (args: string[]): Promise<void> {
     announce: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
     http: { type: 'string' },
+    metrics: { type: 'string' },
+    'frame-ancestors': { type: 'string', multiple: true },
+    'serve-source-maps': { type: 'boolean', default: false },
+    'http-max-connections': { type: 'string' },
     json: { type: 'boolean', default: false },
     'print-link': { type: 'boolean', default: false },
     bootstrap: { type: 'string', multiple: true },
@@ -130,6 +166,8 @@ async function relayCommand (args: string[]): Promise<void> {
     'trusted-proxy': { type: 'string', multiple: true },
     'relay-duration': { type: 'string' },
     'relay-data': { type: 'string' },
+    'dht-max-providers': { type: 'string' },
+    'dht-max-providers-per-peer': { type: 'string' },
     'no-turn': { type: 'boolean', default: false },
     'turn-port': { type: 'string' },
     'turn-tls-port': { type: 'string' },
@@ -146,7 +184,9 @@ async function relayCommand (args: string[]): Promise<void> {
   })
   if (positionals.length > 0) { throw new UsageError(`unexpected argument '${positionals[0]}'`) }
   const bootstrap = bootstrapArg(values.bootstrap, false)
-  const http = values.http != null ? parseHostPort(String(values.http)) : undefined
+  const http = httpArgs(values)
+  // loopback unless a host is named: Prometheus text tells strangers too much about the relay
+  const metrics = values.metrics != null ? parseHostPort(String(values.metrics), '--metrics', '127.0.0.1') : undefined
   const limits = limitsArgs(values)
   const turn = await turnArgs(values)
   let trustedProxies: Set<string>
@@ -162,13 +202,14 @@ async function relayCommand (args: string[]): Promise<void> {
   let relay
   try {
     // relays that know each other make one DHT: members who bootstrapped from different relays still meet
-    relay = await createRelay({ privateKey, listen: values.listen as string[] | undefined, announce: values.announce as string[] | undefined, http, appDir, limits, bootstrap, dataDir, trustedProxies, turn: turn === false ? false : { ...DEFAULT_TURN, ...turn } })
+    relay = await createRelay({ privateKey, listen: values.listen as string[] | undefined, announce: values.announce as string[] | undefined, http, metrics, appDir, limits, bootstrap, dataDir, trustedProxies, turn: turn === false ? false : { ...DEFAULT_TURN, ...turn } })
   } catch (err: any) {
     throw new Error(`the relay could not start: ${err.message}`)
   }
   const addrs = relay.node.getMultiaddrs().map(a => a.toString())
-  out({ event: 'listening', peerId: relay.node.peerId.toString(), addrs, http: relay.http?.url ?? null, turnUrls: relay.turn.status().urls },
-    `relay ${relay.node.peerId.toString()} listening on\n${addrs.map(a => '  ' + a).join('\n')}${relay.http != null ? `\nhealth and metrics at ${relay.http.url}/healthz and ${relay.http.url}/metrics` : ''}`)
+  out({ event: 'listening', peerId: relay.node.peerId.toString(), addrs, http: relay.http?.url ?? null, metrics: relay.metrics?.url ?? null, turnUrls: relay.turn.status().urls },
+    `relay ${relay.node.peerId.toString()} listening on\n${addrs.map(a => '  ' + a).join('\n')}` +
+    `${relay.http != null ? `\nhealth at ${relay.http.url}/healthz` : ''}${relay.metrics != null ? `\nmetrics at ${relay.metrics.url}/metrics` : ''}`)
   if (values['print-link'] === true) {
     const key = await generateRoomKey()
     const tcpAddr = addrs.find(a => a.includes('/tcp/') && !a.includes('/ws')) ?? addrs[0]

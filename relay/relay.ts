@@ -8,12 +8,13 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import client from 'prom-client'
 import { addressKeyOf } from '../protocols/overlay/address-limits.ts'
+import { DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_PROVIDERS_PER_PEER } from '../protocols/overlay/dht-limits.ts'
 import { overlayOptions } from '../protocols/overlay/index.ts'
 import { forwardedIncomingMessage } from './forwarded.ts'
-import { startHttp } from './http.ts'
+import { startHttp, startMetrics } from './http.ts'
 import { DEFAULT_TURN, prepareTurn, turnOff } from './turn/index.ts'
 import { registerTurnMetrics } from './turn/metrics.ts'
-import type { HttpServer } from './http.ts'
+import type { HttpInit, HttpServer } from './http.ts'
 import type { RelayTurn, TurnOptions } from './turn/index.ts'
 import type { Bootstrap } from '../protocols/bootstrap/index.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -64,6 +65,18 @@ export interface RelayLimits {
    * @default 128
    */
   maxConnectionsPerIp: number
+  /**
+   * DHT provider records stored for others at once, from all peers.
+   *
+   * @default DEFAULT_MAX_PROVIDERS (16384)
+   */
+  dhtMaxProviders: number
+  /**
+   * DHT provider records stored for one peer at once.
+   *
+   * @default DEFAULT_MAX_PROVIDERS_PER_PEER (64)
+   */
+  dhtMaxProvidersPerPeer: number
 }
 
 /**
@@ -77,14 +90,19 @@ export const DEFAULT_LIMITS: RelayLimits = {
   relayDuration: 10 * 60_000,
   relayData: 16n * 1024n * 1024n,
   maxConnections: 1024,
-  maxConnectionsPerIp: 128
+  maxConnectionsPerIp: 128,
+  dhtMaxProviders: DEFAULT_MAX_PROVIDERS,
+  dhtMaxProvidersPerPeer: DEFAULT_MAX_PROVIDERS_PER_PEER
 }
 
 export interface RelayInit {
   privateKey: PrivateKey
   listen?: string[]
   announce?: string[]
-  http?: { host: string, port: number }
+  /** The public HTTP listener: health, /bootstrap.json and the web app, with its limits and embedding origins. */
+  http?: Omit<HttpInit, 'node' | 'appDir' | 'turn'>
+  /** The Prometheus /metrics listener, apart from the public one; none when not given. */
+  metrics?: { host: string, port: number }
   /** Folder with the built web app, served at / when http is on. */
   appDir?: string
   limits?: Partial<RelayLimits>
@@ -110,6 +128,7 @@ export interface RelayInit {
 export interface Relay {
   node: Libp2p<{ relay: CircuitRelayService, bootstrap?: Bootstrap } & Record<string, any>>
   http?: HttpServer
+  metrics?: HttpServer
   /** STUN/TURN: its status, URLs and counters (status `off` when not configured or not installed). */
   turn: RelayTurn
   stop(): Promise<void>
@@ -132,6 +151,7 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
     maxConnections: limits.maxConnections,
     addressLimits: { maxConnectionsPerAddress: limits.maxConnectionsPerIp },
     webSockets: (init.trustedProxies?.size ?? 0) > 0 ? { http: { IncomingMessage: forwardedIncomingMessage(init.trustedProxies ?? new Set()) } } : undefined,
+    dhtProviders: { max: limits.dhtMaxProviders, maxPerPeer: limits.dhtMaxProvidersPerPeer },
     metrics: prometheusMetrics({ collectDefaultMetrics: true, preserveExistingMetrics: false }),
     relay: {
       reservations: {
@@ -192,10 +212,13 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   }))
   registerTurnMetrics(client.register, turn)
   let http: HttpServer | undefined
+  let metrics: HttpServer | undefined
   try {
     await turn.start(relayNode.logger)
     if (init.http != null) { http = await startHttp({ ...init.http, node: relayNode, appDir: init.appDir, turn }) }
+    if (init.metrics != null) { metrics = await startMetrics(init.metrics) }
   } catch (err) {
+    await http?.close()
     await turn.stop()
     await relayNode.stop()
     throw err
@@ -203,9 +226,11 @@ export async function createRelay (init: RelayInit): Promise<Relay> {
   return {
     node: relayNode,
     http,
+    metrics,
     turn,
     async stop () {
       await http?.close()
+      await metrics?.close()
       await relayNode.stop()
       await turn.stop()
     }

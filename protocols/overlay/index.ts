@@ -26,9 +26,11 @@ import { roomService } from '../room/index.ts'
 import { SCORE_THRESHOLDS } from '../room/topic.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
 import { AddressLimits } from './address-limits.ts'
+import { boundedProviders, PROVIDER_CLEANUP_INTERVAL, PROVIDER_RECORD_VALIDITY, refuseValues } from './dht-limits.ts'
 import { withoutRelayedAddrs } from './dht-peers.ts'
 import { pubsubStreams } from './pubsub-streams.ts'
 import type { AddressLimitsInit } from './address-limits.ts'
+import type { ProviderLimits } from './dht-limits.ts'
 import type { BootstrapInit } from '../bootstrap/index.ts'
 import type { CallServiceInit } from '../call/index.ts'
 import type { DirectInit } from '../direct/index.ts'
@@ -158,28 +160,41 @@ export interface OverlayInit {
   connectionGater?: ConnectionGater
   metrics?(components: { logger: ComponentLogger }): Metrics
   maxConnections?: number
+  /** Relays: how many DHT provider records they store for others (dht-limits.ts). */
+  dhtProviders?: ProviderLimits
 }
 
 export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
   const peer = init.role === 'peer'
   const dhtClient = peer && init.dhtServer !== true
   const addressMapper = init.privateAddresses === false ? removePrivateAddressesMapper : passthroughMapper
+  const dht = kadDHT({
+    protocol: DHT_PROTOCOL,
+    clientMode: dhtClient,
+    // a client takes no relayed peer into its routing table (dht-peers.ts)
+    peerInfoMapper: dhtClient ? withoutRelayedAddrs(addressMapper) : addressMapper,
+    // peers come and go; a one-machine overlay has few DHT servers
+    kBucketSize: 20,
+    // every query waits for the first self-query, which by default waits 1 s: joining a room is a query
+    initialQuerySelfInterval: 0,
+    // the overlay uses provider records only: PUT_VALUE is refused by every node
+    validators: refuseValues,
+    // a relay keeps others' provider records only while their rendezvous is looked up (it provides none itself)
+    ...(peer ? {} : { reprovide: { validity: PROVIDER_RECORD_VALIDITY, interval: PROVIDER_CLEANUP_INTERVAL } })
+  })
   const services: Record<string, any> = {
     identify: identify({ runOnLimitedConnection: true }),
     identifyPush: identifyPush({ runOnLimitedConnection: true }),
     // the connection monitor's pings may overlap (a slow answer, the next heartbeat): room for a few at once, or a
     // second one fails with TooManyOutboundProtocolStreams and the monitor aborts a healthy connection
     ping: ping({ runOnLimitedConnection: true, maxInboundStreams: PING_STREAMS, maxOutboundStreams: PING_STREAMS }),
-    dht: kadDHT({
-      protocol: DHT_PROTOCOL,
-      clientMode: dhtClient,
-      // a client takes no relayed peer into its routing table (dht-peers.ts)
-      peerInfoMapper: dhtClient ? withoutRelayedAddrs(addressMapper) : addressMapper,
-      // peers come and go; a one-machine overlay has few DHT servers
-      kBucketSize: 20,
-      // every query waits for the first self-query, which by default waits 1 s: joining a room is a query
-      initialQuerySelfInterval: 0
-    }),
+    // on a relay the DHT's datastore bounds the provider records of others, per peer and in total
+    dht: peer
+      ? dht
+      : (components: Parameters<typeof dht>[0]) => {
+          const datastore = boundedProviders(components.datastore, components.peerId, init.dhtProviders)
+          return dht(new Proxy(components, { get: (target, prop) => prop === 'datastore' ? datastore : Reflect.get(target, prop) }))
+        },
     pubsub: gossipsub({
       emitSelf: false,
       allowPublishToZeroTopicPeers: true,

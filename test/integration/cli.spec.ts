@@ -84,12 +84,12 @@ describe('the freeflow command', function () {
     expect((await peer.exited).code).to.equal(0)
   })
 
-  it('the relay serves /healthz and Prometheus /metrics', async () => {
+  it('the relay serves /healthz, and Prometheus /metrics on its own listener', async () => {
     const relay = await startRelay()
     const health = await (await fetch(`${relay.http}/healthz`)).json()
     expect(health.status).to.equal('ok')
     expect(health.peerId).to.equal(relay.peerId)
-    const metrics = await (await fetch(`${relay.http}/metrics`)).text()
+    const metrics = await (await fetch(`${relay.metrics}/metrics`)).text()
     expect(metrics).to.include('freeflow_relay_reservations')
     expect(metrics).to.include('libp2p_')
     relay.proc.kill('SIGTERM')

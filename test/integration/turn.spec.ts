@@ -25,13 +25,13 @@ import type { RelayTurnCredentials, TurnClient as TurnCredentials } from '../../
 
 const run$ = promisify(execFile)
 
-interface RelayRun { proc: Proc, dataDir: string, ready: FreeflowEvent, http: string }
+interface RelayRun { proc: Proc, dataDir: string, ready: FreeflowEvent, http: string, metrics: string }
 
 async function startRelay (args: string[], prefix?: string[]): Promise<RelayRun> {
   const dataDir = join(tempDir(), 'relay')
-  const proc = new Proc('relay', ['relay', '--json', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip6/::1/tcp/0', '--http', '127.0.0.1:0', ...args], prefix)
+  const proc = new Proc('relay', ['relay', '--json', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip6/::1/tcp/0', '--http', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...args], prefix)
   const ready = await proc.waitFor('listening', e => e.event === 'listening', 60_000)
-  return { proc, dataDir, ready, http: ready.http }
+  return { proc, dataDir, ready, http: ready.http, metrics: ready.metrics }
 }
 
 async function healthz (relay: RelayRun): Promise<any> {
@@ -40,7 +40,7 @@ async function healthz (relay: RelayRun): Promise<any> {
 
 /** One sample of a Prometheus metric (0 when absent). */
 async function metric (relay: RelayRun, name: string): Promise<number> {
-  const text = await (await fetch(`${relay.http}/metrics`)).text()
+  const text = await (await fetch(`${relay.metrics}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name + ' '))
   return line == null ? 0 : Number(line.split(' ').at(-1))
 }
