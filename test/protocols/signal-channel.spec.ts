@@ -179,7 +179,9 @@ describe('call signalling when the media path breaks', function () {
     channels.push(c)
     let max = 0
     const big = { tracks: [], description: { type: 'offer', sdp: 'x'.repeat(16 * 1024) } }
-    for (let i = 0; i < 2_000 && resyncs === 0; i++) {
+    // until the channel resyncs on a new stream (onResync, called while this loop waits)
+    for (let i = 0; i < 2_000; i++) {
+      if (resyncs > 0) { break }
       c.send(big)
       max = Math.max(max, c.queued)
       await new Promise(resolve => setImmediate(resolve))
