@@ -8,8 +8,10 @@ import { TypedEventEmitter } from 'main-event'
 import { isTurnServer } from '../turn/ice.ts'
 import { sleep } from '../util/backoff.ts'
 import { videoBudgetFor } from './budget.ts'
+import { DESCRIPTION_BURST, DESCRIPTIONS_PER_SECOND } from './constants.ts'
 import { CallEndedError } from './errors.ts'
 import { PeerMedia } from './media.ts'
+import { TokenBucket } from './rate.ts'
 import { withStartBitrate } from './sdp.ts'
 import { PeerSession } from './session.ts'
 import { SignalChannel } from './signal-channel.ts'
@@ -79,6 +81,8 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
   private readonly waiting = new Map<string, PeerId>()
   private readonly streams = new Map<StreamKind, MediaStream>()
   private mediaState: MediaState = { mic: true, camera: true, screen: false }
+  /** Each member's description rate, kept across its sessions (a bye and a new stream do not refill it) until it leaves. */
+  private readonly descriptionRates = new Map<string, TokenBucket>()
   private ended = false
 
   constructor (components: CallServiceComponents, config: CallConfig, room: Room, options: CallSetup, log: Logger, onClosed: () => void) {
@@ -185,6 +189,7 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
 
   private readonly onLeave = (evt: CustomEvent<MemberInfo>): void => {
     this.waiting.delete(evt.detail.peerId.toString())
+    this.descriptionRates.delete(evt.detail.peerId.toString())
     void this.drop(evt.detail.peerId, { bye: true })
   }
 
@@ -265,6 +270,11 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
     const existing = this.participants.get(key)
     if (existing != null) { return existing }
     const dropped = new AbortController()
+    let descriptions = this.descriptionRates.get(key)
+    if (descriptions == null) {
+      descriptions = new TokenBucket(DESCRIPTION_BURST, DESCRIPTIONS_PER_SECOND)
+      this.descriptionRates.set(key, descriptions)
+    }
     const channel = new SignalChannel({
       peerId,
       roomId: this.room.roomId,
@@ -292,7 +302,8 @@ export class CallImpl extends TypedEventEmitter<CallEvents> implements Call {
       onRemoteOffer: async () => { await p.media.takeOffered() },
       onTrack: (evt) => { p.media.onTrack(evt) },
       log: this.log,
-      stallInterval: this.config.stallInterval
+      stallInterval: this.config.stallInterval,
+      descriptions
     })
     const media = new PeerMedia({ peerId, pc: session.pc, log: this.log, waitForOffer: session.polite })
     const p: Participant = { peerId, session, media, channel, inbound: new Set(), dropped }

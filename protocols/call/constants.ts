@@ -13,6 +13,13 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024
  */
 export const MAX_HELLO_SIZE = 1024
 
+/**
+ * After we closed our end of a call stream (our bye written, or theirs read), how long the other side has to close
+ * its end before the stream is cut, in ms. An honest peer closes it as soon as it read the bye or saw our end close;
+ * one that keeps it open would otherwise hold the stream, half-open, for as long as the connection lives.
+ */
+export const STREAM_LINGER = 2_000
+
 /** Deadline for opening a signalling stream and for the first message on one, in ms. */
 export const DEFAULT_OPEN_TIMEOUT = 10_000
 
@@ -30,6 +37,52 @@ export const MAX_INBOUND_STREAMS = 4
 
 /** A Signal's track labels at most: a participant publishes a camera stream and a screen stream. */
 export const MAX_TRACK_LABELS = 8
+
+/**
+ * m-lines in a remote description at most. A call has an audio and a video m-line per camera and one or two per
+ * screen share, from each side; a stopped share leaves its m-line (media.ts gives each new share a transceiver of its
+ * own and browsers recycle only stopped ones), so a long call with a dozen shares carries about 30. Each m-line costs
+ * a transceiver on our side.
+ */
+export const MAX_M_LINES = 32
+
+/**
+ * Bytes in a remote description at most. Measured: a Chromium 156 offer with audio and two video m-lines (one with
+ * three simulcast layers), candidates gathered, is 10.0 KiB, a video m-line about 4.2 KiB of it; MAX_M_LINES video
+ * m-lines would be ~134 KiB. So an honest call reaches the m-line cap first.
+ */
+export const MAX_SDP_SIZE = 160 * 1024
+
+/**
+ * Remote ICE candidates applied per ICE generation (a remote description's ice-ufrag) of one session, distinct ones
+ * counted, and `a=candidate` lines in one description: a host has a handful per interface, plus one server-reflexive
+ * and a few relay candidates per STUN/TURN server. Each one applied is a path ICE sends checks to.
+ */
+export const MAX_REMOTE_CANDIDATES = 64
+
+/** Characters in one candidate's line, mid or username fragment at most: a candidate line is ~100-200 characters. */
+export const MAX_CANDIDATE_LENGTH = 1024
+
+/**
+ * Signals waiting to be processed in one session at most. A resync brings the labels, a description and up to
+ * MAX_KEPT_CANDIDATES candidates at once, while applying a description takes tens of ms; a peer that sends faster
+ * than its signals can be applied is cut off (its stream is reset), not buffered without end.
+ */
+export const MAX_QUEUED_SIGNALS = 128
+
+/**
+ * Remote descriptions (offers and answers) a peer may send at once, and how many more per second. Honest peaks: an
+ * answer to our offer, an offer of its own, an ICE restart, and one of each sent again after a lost stream. A
+ * description over the rate is dropped; an offer dropped so is sent again by its sender's stall look (STALL_RESYNC).
+ */
+export const DESCRIPTION_BURST = 8
+export const DESCRIPTIONS_PER_SECOND = 1
+
+/**
+ * Signals waiting to be written to one participant at most. Over it (the other side does not read), the stream is
+ * dropped and the queue emptied: the next stream starts with a resync, which says again all the other side needs.
+ */
+export const MAX_OUTBOUND_SIGNALS = 256
 
 /** First pause before a lost signalling stream is opened again, in ms; a refused stream is reopened soon. */
 export const REOPEN_INITIAL_BACKOFF = 250

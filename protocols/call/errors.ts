@@ -17,3 +17,9 @@ export class InvalidCallMessageError extends Error {
   static readonly name = 'InvalidCallMessageError'
   readonly name = 'InvalidCallMessageError'
 }
+
+/** A participant sends signals faster than they can be applied: its stream is reset rather than buffered. */
+export class SignallingOverloadError extends Error {
+  static readonly name = 'SignallingOverloadError'
+  readonly name = 'SignallingOverloadError'
+}

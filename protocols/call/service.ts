@@ -11,6 +11,7 @@ import { CallImpl, fixedIce } from './call.ts'
 import { CALL_PROTOCOL, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MEMBER_WAIT, DEFAULT_OPEN_TIMEOUT, DEFAULT_START_BITRATE, MAX_HELLO_SIZE, MAX_INBOUND_STREAMS, MEMBER_POLL, STALL_RESYNC } from './constants.ts'
 import { CallEndedError, NoCallError } from './errors.ts'
 import { HelloCodec, SignalCodec } from './messages.ts'
+import { closeStream } from './signal-channel.ts'
 import type { CallConfig } from './call.ts'
 import type { Call, CallOptions, CallServiceApi, CallServiceComponents, CallServiceInit, IceConfigSource } from './index.ts'
 import type { Room } from '../room/index.ts'
@@ -95,7 +96,7 @@ export class CallService implements CallServiceApi, Startable {
       // a verified member: its Signals may be as large as maxMessageSize (unwrap hands back what is already buffered)
       const pb = pbStream(first.unwrap(), { maxDataLength: this.config.maxMessageSize })
       await call.accept(remote, stream, pb.pb(SignalCodec), { signal: this.shutdown.signal })
-      await stream.close({ signal: AbortSignal.timeout(this.config.openTimeout) })
+      await closeStream(stream, { signal: AbortSignal.timeout(this.config.openTimeout) })
     } catch (err: any) {
       this.log('call stream from %p ended - %e', remote, err)
       stream.abort(err)

@@ -7,10 +7,17 @@
  * Signals can be lost (a stream the other side refused, a stream cut), so the session can say again what the other
  * side may be missing (`resync()`), and it recognises a description it has already applied by its origin line, so a
  * description sent twice is never applied twice (an old answer must not answer a newer offer).
+ *
+ * What the other side sends is bounded before it is queued (`handle`): descriptions by a rate (a token bucket the
+ * call keeps per peer), distinct candidates per ICE generation by a count, the queue itself by a length. A
+ * description or candidate over its cap is dropped with a logged reason; a signal that finds the queue full throws,
+ * and the call resets the peer's stream.
  */
 import { TypedEventEmitter } from 'main-event'
 import { raceSignal } from '../util/abort.ts'
-import { DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC, STALLS_BEFORE_RESTART } from './constants.ts'
+import { DESCRIPTION_BURST, DESCRIPTIONS_PER_SECOND, DISCONNECTED_RESTART, MAX_KEPT_CANDIDATES, MAX_QUEUED_SIGNALS, MAX_REMOTE_CANDIDATES, MAX_RESTARTS, MAX_SEEN_DESCRIPTIONS, STALL_RESYNC, STALLS_BEFORE_RESTART } from './constants.ts'
+import { SignallingOverloadError } from './errors.ts'
+import { TokenBucket } from './rate.ts'
 import { isStopped, originOf, sends } from './sdp.ts'
 import type { PeerStateEvent } from './index.ts'
 import type { Candidate, Signal } from './pb/call.ts'
@@ -43,6 +50,12 @@ export interface SessionInit {
    * @default STALL_RESYNC
    */
   stallInterval?: number
+  /**
+   * Admits the other side's descriptions: kept by the call per peer, so that a new session does not refill it.
+   *
+   * @default a bucket of its own, DESCRIPTION_BURST at once and DESCRIPTIONS_PER_SECOND
+   */
+  descriptions?: TokenBucket
 }
 
 export class PeerSession extends TypedEventEmitter<SessionEvents> {
@@ -60,7 +73,16 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
   /** Origins of the remote descriptions applied, newest last. */
   private readonly seen: string[] = []
   private lastRemoteOffer = ''
-  private queue: Promise<void> = Promise.resolve()
+  /** The other side's signals not processed yet, oldest first; at most MAX_QUEUED_SIGNALS. */
+  private readonly inbox: Array<Pick<Signal, 'description' | 'candidate'>> = []
+  /** While the inbox is being worked through. */
+  private draining?: Promise<void>
+  private readonly descriptions: TokenBucket
+  /** The ice-ufrag of the other side's last description admitted, and the distinct candidates admitted since it. */
+  private remoteUfrag = ''
+  private readonly remoteCandidates = new Set<string>()
+  /** Drops logged since the last signal admitted: one line per run of drops, not one per signal. */
+  private dropsLogged = false
   private disconnectedTimer?: ReturnType<typeof setTimeout>
   private readonly stallTimer: ReturnType<typeof setInterval>
   private stalls = 0
@@ -84,24 +106,79 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
       if (this.pc.connectionState === 'connected') { this.setState('connected') }
     }
     this.stallTimer = setInterval(() => { this.onStall() }, init.stallInterval ?? STALL_RESYNC)
+    this.descriptions = init.descriptions ?? new TokenBucket(DESCRIPTION_BURST, DESCRIPTIONS_PER_SECOND)
   }
 
-  /** Handle the other side's description or candidate, strictly in the order they came. */
+  /**
+   * Handle the other side's description or candidate, strictly in the order they came. One over its cap is dropped;
+   * throws a SignallingOverloadError when MAX_QUEUED_SIGNALS wait already.
+   */
   handle (signal: Pick<Signal, 'description' | 'candidate'>): void {
-    if (signal.description == null && signal.candidate == null) { return }
-    this.queue = this.queue.then(async () => { await this.process(signal) }).catch((err: any) => {
-      this.init.log('signal from %p failed - %e', this.peerId, err)
-    })
+    if (this.closed || (signal.description == null && signal.candidate == null)) { return }
+    if (this.inbox.length >= MAX_QUEUED_SIGNALS) {
+      throw new SignallingOverloadError(`${MAX_QUEUED_SIGNALS} signals wait to be applied already`)
+    }
+    if (!this.admit(signal)) { return }
+    this.inbox.push(signal)
+    this.draining ??= this.drain()
+  }
+
+  /** Signals waiting to be processed. */
+  get queued (): number {
+    return this.inbox.length
   }
 
   /** Resolves once every signal handed to `handle` so far has been processed (rejects if `options.signal` aborts first). */
   async settled (options: AbortOptions = {}): Promise<void> {
-    const signal = options.signal
-    if (signal == null) {
-      await this.queue
-      return
+    while (this.draining != null) {
+      await (options.signal == null ? this.draining : raceSignal(this.draining, options.signal))
     }
-    await raceSignal(this.queue, signal)
+  }
+
+  /** Whether a signal is within the caps: a description within the rate, a candidate within its generation's count. */
+  private admit (signal: Pick<Signal, 'description' | 'candidate'>): boolean {
+    const d = signal.description
+    if (d != null && (d.type === 'offer' || d.type === 'answer')) {
+      if (!this.descriptions.take()) {
+        this.dropped(`a ${d.type} over ${DESCRIPTIONS_PER_SECOND} per second (burst ${DESCRIPTION_BURST})`)
+        return false
+      }
+      const ufrag = /^a=ice-ufrag:(.*)$/m.exec(d.sdp)?.[1]?.trim() ?? ''
+      if (ufrag !== this.remoteUfrag) {
+        this.remoteUfrag = ufrag
+        this.remoteCandidates.clear()
+      }
+    }
+    const c = signal.candidate?.candidate
+    if (c != null && c !== '' && !this.remoteCandidates.has(c)) {
+      if (this.remoteCandidates.size >= MAX_REMOTE_CANDIDATES) {
+        this.dropped(`a candidate over ${MAX_REMOTE_CANDIDATES} in one ICE generation`)
+        return false
+      }
+      this.remoteCandidates.add(c)
+    }
+    this.dropsLogged = false
+    return true
+  }
+
+  private dropped (reason: string): void {
+    if (this.dropsLogged) { return }
+    this.dropsLogged = true
+    this.init.log('dropped signals from %p: %s (and any like it until one is admitted)', this.peerId, reason)
+  }
+
+  private async drain (): Promise<void> {
+    try {
+      for (let next = this.inbox.shift(); next != null; next = this.inbox.shift()) {
+        try {
+          await this.process(next)
+        } catch (err: any) {
+          this.init.log('signal from %p failed - %e', this.peerId, err)
+        }
+      }
+    } finally {
+      this.draining = undefined
+    }
   }
 
   /**
@@ -146,6 +223,8 @@ export class PeerSession extends TypedEventEmitter<SessionEvents> {
     clearInterval(this.stallTimer)
     this.pendingCandidates = []
     this.localCandidates = []
+    this.inbox.length = 0
+    this.remoteCandidates.clear()
     this.pc.close()
   }
 

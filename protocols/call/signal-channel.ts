@@ -7,12 +7,15 @@
  * backoff, and on the new stream `onResync` is asked to say again all the other side needs: our track labels, media
  * state, pending description and candidates. The same happens after a move to a direct connection, because the two
  * streams' signals may be read out of order. Once closed (hang-up, bye, the member left), a channel never opens again.
+ *
+ * The queue is bounded (MAX_OUTBOUND_SIGNALS): when the other side does not read, the stream is dropped and the queue
+ * emptied, and the next stream starts with the resync, which says again all the other side needs.
  */
 import { pbStream } from '@libp2p/utils'
 import { raceSignal } from '../util/abort.ts'
 import { Backoff } from '../util/backoff.ts'
-import { CALL_PROTOCOL, REOPEN_INITIAL_BACKOFF, REOPEN_MAX_BACKOFF } from './constants.ts'
-import { CallEndedError } from './errors.ts'
+import { CALL_PROTOCOL, MAX_OUTBOUND_SIGNALS, REOPEN_INITIAL_BACKOFF, REOPEN_MAX_BACKOFF, STREAM_LINGER } from './constants.ts'
+import { CallEndedError, SignallingOverloadError } from './errors.ts'
 import { HelloCodec, SignalCodec } from './messages.ts'
 import type { Signal } from './pb/call.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
@@ -33,6 +36,18 @@ export interface SignalChannelInit {
   onResync(): void
   /** The peer does not speak the call protocol (a terminal peer): the channel stops for good. */
   onNoCall(): void
+}
+
+/**
+ * Close our end of a call stream, and cut the stream if the other side's end is still open STREAM_LINGER later: a
+ * call stream carries signals one way only, so nothing is lost by it, and a peer that never closes its end does not
+ * keep the stream. Rejects as `stream.close` does.
+ */
+export async function closeStream (stream: Stream, options: AbortOptions = {}): Promise<void> {
+  await stream.close(options)
+  if (stream.status !== 'open') { return }
+  const cut = setTimeout(() => { stream.abort(new CallEndedError('the other side kept its end of the stream open')) }, STREAM_LINGER)
+  stream.addEventListener('close', () => { clearTimeout(cut) }, { once: true })
 }
 
 export class SignalChannel {
@@ -69,7 +84,29 @@ export class SignalChannel {
 
   send (signal: Signal): void {
     if (this.closed || this.noCall) { return }
+    if (this.queue.length >= MAX_OUTBOUND_SIGNALS) {
+      this.overflow()
+      return
+    }
     this.queue.push(signal)
+    void this.flush()
+  }
+
+  /** Signals waiting to be written. */
+  get queued (): number {
+    return this.queue.length
+  }
+
+  /** Too much waits to be written: forget it, and resync on a new stream (the one we have, if any, is not read). */
+  private overflow (): void {
+    this.init.log('%d signals to %p wait to be written: dropping them and the stream, the next one starts with a resync', this.queue.length, this.init.peerId)
+    this.queue = []
+    this.resyncOwed = true
+    const stream = this.stream
+    if (stream != null) {
+      this.onStreamLost(stream)
+      stream.abort(new SignallingOverloadError(`${MAX_OUTBOUND_SIGNALS} signals were not written`))
+    }
     void this.flush()
   }
 
@@ -100,8 +137,9 @@ export class SignalChannel {
   }
 
   /**
-   * Stop for good; with `bye`, tell the other side first (when a stream is open). Resolves once the stream is closed,
-   * or given up at the open timeout or when `options.signal` aborts; never rejects.
+   * Stop for good; with `bye`, tell the other side first (when a stream is open). Resolves once our end of the stream
+   * is closed, or given up at the open timeout or when `options.signal` aborts; never rejects. The other side's end is
+   * cut if it is still open STREAM_LINGER later (`closeStream`).
    */
   async close (options: AbortOptions & { bye?: boolean } = {}): Promise<void> {
     if (this.closed) { return }
@@ -114,7 +152,7 @@ export class SignalChannel {
     const signal = options.signal == null ? deadline : AbortSignal.any([options.signal, deadline])
     try {
       if (options.bye === true) { await pb.write({ tracks: [], bye: true }, { signal }) }
-      await stream.close({ signal })
+      await closeStream(stream, { signal })
     } catch (err: any) {
       stream.abort(err)
     }

@@ -5,7 +5,7 @@
  */
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
-import { MAX_TRACK_LABELS, ROOM_ID_LENGTH } from '../../protocols/call/constants.ts'
+import { MAX_CANDIDATE_LENGTH, MAX_M_LINES, MAX_REMOTE_CANDIDATES, MAX_SDP_SIZE, MAX_TRACK_LABELS, ROOM_ID_LENGTH } from '../../protocols/call/constants.ts'
 import { InvalidCallMessageError } from '../../protocols/call/index.ts'
 import { decodeHello, decodeSignal } from '../../protocols/call/messages.ts'
 import { CallHello, Signal } from '../../protocols/call/pb/call.ts'
@@ -80,6 +80,26 @@ describe('call messages', () => {
     expect(() => decodeSignal(Signal.encode({ tracks }))).to.throw(InvalidCallMessageError)
     for (const length of [0, 15, 17, 32]) {
       expect(() => decodeHello(CallHello.encode({ roomId: new Uint8Array(length) }))).to.throw(InvalidCallMessageError, /16 bytes/)
+    }
+  })
+
+  it('a description over MAX_SDP_SIZE, MAX_M_LINES or MAX_REMOTE_CANDIDATES, or a candidate over MAX_CANDIDATE_LENGTH, is refused; one at each limit is taken', () => {
+    const sdp = (mLines: number, candidates: number, pad = 0): string => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0',
+      ...Array.from({ length: mLines }, (_, i) => `m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:${i}`),
+      ...Array.from({ length: candidates }, (_, i) => `a=candidate:${i} 1 udp 1 192.0.2.1 ${1000 + i} typ host`),
+      ...(pad > 0 ? ['a=x-pad:' + 'x'.repeat(pad)] : [])].join('\r\n') + '\r\n'
+    const description = (s: string): Uint8Array => Signal.encode({ tracks: [], description: { type: 'offer', sdp: s } })
+    const candidate = (field: 'candidate' | 'sdpMid' | 'usernameFragment', length: number): Uint8Array =>
+      Signal.encode({ tracks: [], candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 1000 typ host', [field]: 'x'.repeat(length) } })
+    const atLimit = sdp(MAX_M_LINES, MAX_REMOTE_CANDIDATES)
+    expect(decodeSignal(description(atLimit)).description?.sdp).to.equal(atLimit)
+    expect(decodeSignal(description(sdp(1, 0, MAX_SDP_SIZE - 200))).description).to.not.equal(undefined)
+    expect(() => decodeSignal(description(sdp(1, 0, MAX_SDP_SIZE)))).to.throw(InvalidCallMessageError, /bytes/)
+    expect(() => decodeSignal(description(sdp(MAX_M_LINES + 1, 0)))).to.throw(InvalidCallMessageError, /m-lines/)
+    expect(() => decodeSignal(description(sdp(1, MAX_REMOTE_CANDIDATES + 1)))).to.throw(InvalidCallMessageError, /candidates/)
+    for (const field of ['candidate', 'sdpMid', 'usernameFragment'] as const) {
+      expect(decodeSignal(candidate(field, MAX_CANDIDATE_LENGTH)).candidate).to.not.equal(undefined)
+      expect(() => decodeSignal(candidate(field, MAX_CANDIDATE_LENGTH + 1))).to.throw(InvalidCallMessageError, /candidate/)
     }
   })
 })

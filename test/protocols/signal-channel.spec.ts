@@ -8,6 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
+import { MAX_OUTBOUND_SIGNALS } from '../../protocols/call/constants.ts'
 import { CALL_PROTOCOL } from '../../protocols/call/index.ts'
 import { HelloCodec, SignalCodec } from '../../protocols/call/messages.ts'
 import { SignalChannel } from '../../protocols/call/signal-channel.ts'
@@ -140,5 +141,57 @@ describe('call signalling when the media path breaks', function () {
     expect(first?.status).to.equal('open')
     expect(streams).to.have.lengthOf(1)
     expect(resyncs()).to.equal(0)
+  })
+
+  it('signals sent faster than they go out (a receiver that stops reading, then the pause before a new stream): the queue stays within MAX_OUTBOUND_SIGNALS, and the next stream starts with a resync', async () => {
+    const [a, b] = await pair(['/ip4/127.0.0.1/tcp/0'])
+    await a.dial(b.getMultiaddrs()[0])
+    const streams: Accepted[] = []
+    await b.handle(CALL_PROTOCOL, async (stream, connection) => {
+      const entry: Accepted = { connection, signals: 0 }
+      streams.push(entry)
+      const pb = pbStream(stream)
+      try {
+        await pb.read(HelloCodec)
+        // the first stream is never read after its hello: libp2p resets it at 4 MiB unread, and the channel pauses
+        // before it opens another, while the call goes on sending
+        if (streams.length === 1) { await new Promise(resolve => { stream.addEventListener('close', resolve, { once: true }) }) }
+        while (true) {
+          await pb.read(SignalCodec)
+          entry.signals++
+        }
+      } catch (err: any) {
+        entry.ended = err.message ?? String(err)
+      }
+    }, { runOnLimitedConnection: true })
+    let resyncs = 0
+    const c = new SignalChannel({
+      peerId: b.peerId,
+      roomId: ROOM,
+      connectionManager: (a as any).components.connectionManager,
+      maxMessageSize: 64 * 1024,
+      openTimeout: 5_000,
+      provenAfter: 1_000,
+      log: (a as any).components.logger.forComponent('test:signal-channel'),
+      onResync: () => { resyncs++ },
+      onNoCall: () => { throw new Error('the other side speaks the call protocol') }
+    })
+    channels.push(c)
+    let max = 0
+    const big = { tracks: [], description: { type: 'offer', sdp: 'x'.repeat(16 * 1024) } }
+    // until the channel resyncs on a new stream (onResync, called while this loop waits)
+    for (let i = 0; i < 2_000; i++) {
+      if (resyncs > 0) { break }
+      c.send(big)
+      max = Math.max(max, c.queued)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    c.send(signal)
+    await until('a second stream carries signals', () => streams.length >= 2 && streams[1].signals >= 1, 30_000)
+    // eslint-disable-next-line no-console
+    console.log(`receiver that stops reading: queue at most ${max}, first stream ${streams[0].ended ?? 'open'}, ${resyncs} resync`)
+    expect(max).to.be.at.most(MAX_OUTBOUND_SIGNALS)
+    expect(streams[0].ended, 'the first stream was dropped').to.not.equal(undefined)
+    expect(resyncs, 'the second stream began with a resync').to.equal(1)
   })
 })
