@@ -7,7 +7,7 @@
 import { access, constants, lstat, mkdir, readFile, statfs } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { createInterface as createPrompt } from 'node:readline/promises'
-import { safeName } from '../protocols/room/text.ts'
+import { tellApart } from '../protocols/room/text.ts'
 import { generateRoomKey, parseRoomKey } from '../protocols/room-key/index.ts'
 import { bootstrapArg, hiddenListenArg, ICE_OPTIONS, iceServersArg, InputError, onSignals, parse, positiveInt, printer, reportBootstrap, runCommand, UsageError } from './cli-kit.ts'
 import { defaultDataDir, loadIdentity } from './identity.ts'
@@ -15,6 +15,7 @@ import { createPeer } from './peer.ts'
 import { DEFAULT_LIMITS, OutputDirError, Recorder, sessionDir } from './record.ts'
 import type { RecorderNode } from './record.ts'
 import type { ChatMessage, Room } from '../protocols/room/index.ts'
+import type { NamedMember } from '../protocols/room/text.ts'
 import type { PeerId } from '@libp2p/interface'
 
 export const USAGE = `usage:
@@ -42,15 +43,11 @@ Recording limits (sizes in bytes, or with k, M, G, T: powers of 1024; each limit
 
 /**
  * How this terminal names members: by name, and with the end of the PeerId when someone else here (this person
- * included) has that name, so that two members with one name are told apart. Names arrive cleaned of control and
- * invisible characters (protocols/room/text.ts).
+ * included) has that name, so that two members with one name are told apart (`tellApart`, as the web app does). Names
+ * arrive cleaned of control and invisible characters (protocols/room/text.ts).
  */
-function namer (room: Room, self: string): (peerId: PeerId, name: string) => string {
-  const own = safeName(self)
-  return (peerId, name) => {
-    const twin = name === own || room.members().some(m => !m.peerId.equals(peerId) && m.name === name)
-    return twin ? `${name} (…${peerId.toString().slice(-6)})` : name
-  }
+function namer (room: Room, self: NamedMember): (peerId: PeerId, name: string) => string {
+  return (peerId, name) => tellApart([self, ...room.members()])({ peerId, name })
 }
 
 /** Where a member command may also find its room key, besides its argument. */
@@ -127,7 +124,7 @@ async function joinCommand (args: string[]): Promise<void> {
   const node = await createPeer({ privateKey, bootstrap, listen, webrtcBind: values['webrtc-bind'] as string | undefined, iceServers, relayMediaOnly })
   reportBootstrap(node.services.bootstrap, out)
   const room = await node.services.room.join(roomKey, { name })
-  const who = namer(room, name)
+  const who = namer(room, { peerId: node.peerId, name })
   room.addEventListener('peer:join', ({ detail }) => {
     // how we reach the member right now: direct, or through a relay (/p2p-circuit)
     const via = node.getConnections(detail.peerId).map(c => c.remoteAddr.toString())
@@ -281,7 +278,7 @@ async function recordCommand (args: string[]): Promise<void> {
     // the session's bytes or the disk's floor: the recording ends as with Ctrl-C, and the command exits 1
     onEnd: () => { void finish().then(() => process.exit(1), () => process.exit(1)) }
   })
-  const who = namer(room, name)
+  const who = namer(room, { peerId: node.peerId, name })
   room.addEventListener('peer:join', ({ detail }) => {
     out({ event: 'peer:join', peerId: detail.peerId.toString(), name: detail.name, role: detail.role },
       `* ${who(detail.peerId, detail.name)} joined${detail.role === 'recorder' ? ' (another recorder)' : ''}`)

@@ -1,12 +1,16 @@
 /**
  * The other members of the room and the call with each of them, kept from the room's and the call's events:
  * names, roles, who records, each call's state, what they have on, their tracks, the media path and who speaks.
+ * Members who share a name (this person included) are labelled with the end of their PeerIds, as `freeflow join`
+ * names them (protocols/room/text.ts `tellApart`).
  * Part of the page's state (state.ts), which hands each change on to the views.
  */
 import { pathDetail, pathLabel } from '../../protocols/call/index.ts'
+import { tellApart } from '../../protocols/room/text.ts'
 import { SpeakerMeter } from './speaker.ts'
 import type { Call, PathInfo, PeerStateEvent } from '../../protocols/call/index.ts'
 import type { MemberInfo, MemberRole, Room } from '../../protocols/room/index.ts'
+import type { NamedMember } from '../../protocols/room/text.ts'
 import type { PeerId } from '@libp2p/interface'
 
 export type CallState = PeerStateEvent['state']
@@ -30,6 +34,11 @@ export interface Participant {
   /** The PeerId as a string. */
   readonly id: string
   name: string
+  /**
+   * The name as shown: the name, or, while another present member (this person included) has it too, the name with
+   * the end of the PeerId ("Sam (…x7Yq2a)").
+   */
+  label: string
   role: MemberRole
   /** Records the room: announced it does, or is a recorder (which records whenever present). */
   recording: boolean
@@ -78,29 +87,42 @@ export class Roster {
   private timers: Array<ReturnType<typeof setInterval>> = []
   private listening = new AbortController()
   private call: Call | undefined
+  /** This person, as the others name them: counts when telling members with one name apart. */
+  private self: NamedMember | undefined
 
   constructor (private readonly out: RosterOutput) {}
 
   values (): IterableIterator<Participant> { return this.map.values() }
 
-  /** Follow a room and its call, starting with the members already there. */
-  attach (room: Room, call: Call): void {
+  /**
+   * How a member is shown now, among the present ones and this person: its name, with the end of its PeerId while
+   * someone else here has that name. For chat lines, whose author may have left.
+   */
+  label (member: NamedMember): string {
+    return this.labeller()(member)
+  }
+
+  /** Follow a room and its call, starting with the members already there; `self` is this person as the others name them. */
+  attach (room: Room, call: Call, self: NamedMember): void {
     this.detach()
     this.call = call
+    this.self = self
     const signal = (this.listening = new AbortController()).signal
     room.addEventListener('peer:join', ({ detail }) => {
-      this.upsert(detail)
-      this.out.say(`${detail.name} joined${detail.role === 'recorder' ? ' as a recorder' : ''}`)
-      if (isRecording(detail)) { this.out.say(`${detail.name} is recording`) }
+      const p = this.upsert(detail)
+      this.out.say(`${p.label} joined${detail.role === 'recorder' ? ' as a recorder' : ''}`)
+      if (isRecording(detail)) { this.out.say(`${p.label} is recording`) }
     }, { signal })
     room.addEventListener('peer:leave', ({ detail }) => {
+      // named as it was shown while here: with its PeerId's end if it shared its name
+      const label = this.map.get(detail.peerId.toString())?.label ?? this.label(detail)
       this.remove(detail.peerId.toString())
-      this.out.say(`${detail.name} ${detail.reason === 'left' ? 'left' : 'lost connection'}`)
+      this.out.say(`${label} ${detail.reason === 'left' ? 'left' : 'lost connection'}`)
     }, { signal })
     room.addEventListener('peer:update', ({ detail }) => {
       const was = this.map.get(detail.peerId.toString())?.recording
-      if (was != null && isRecording(detail) !== was) { this.out.say(`${detail.name} ${isRecording(detail) ? 'started' : 'stopped'} recording`) }
-      this.upsert(detail)
+      const p = this.upsert(detail)
+      if (was != null && isRecording(detail) !== was) { this.out.say(`${p.label} ${isRecording(detail) ? 'started' : 'stopped'} recording`) }
     }, { signal })
     call.addEventListener('track', ({ detail }) => {
       this.update(detail.peerId, p => {
@@ -142,17 +164,37 @@ export class Roster {
     this.timers.forEach(t => { clearInterval(t) })
     this.timers = []
     this.call = undefined
-    for (const id of [...this.map.keys()]) { this.remove(id) }
+    for (const id of [...this.map.keys()]) { this.remove(id, false) }
+    this.self = undefined
   }
 
-  private upsert (m: MemberInfo): void {
+  /** How members are named among this person and those present now. */
+  private labeller (): (member: NamedMember) => string {
+    return tellApart(this.self != null ? [this.self, ...this.map.values()] : this.map.values())
+  }
+
+  /** Label everyone anew (a name came or went): each one whose label changed is a change. */
+  private relabel (except?: Participant): void {
+    const label = this.labeller()
+    for (const p of this.map.values()) {
+      const now = label(p)
+      if (now === p.label) { continue }
+      p.label = now
+      if (p !== except) { this.out.changed(p) }
+    }
+  }
+
+  private upsert (m: MemberInfo): Participant {
     const id = m.peerId.toString()
-    const p: Participant = this.map.get(id) ?? { peerId: m.peerId, id, name: m.name, role: m.role, recording: false, call: 'calling', video: false, speaking: false }
+    const p: Participant = this.map.get(id) ?? { peerId: m.peerId, id, name: m.name, label: m.name, role: m.role, recording: false, call: 'calling', video: false, speaking: false }
+    const renamed = !this.map.has(id) || p.name !== m.name
     p.name = m.name
     p.role = m.role
     p.recording = isRecording(m)
     this.map.set(id, p)
+    if (renamed) { this.relabel(p) }
     this.out.changed(p)
+    return p
   }
 
   private update (peerId: PeerId, change: (p: Participant) => void): void {
@@ -162,11 +204,13 @@ export class Roster {
     this.out.changed(p)
   }
 
-  private remove (id: string): void {
+  /** Someone left: the others are labelled anew (`relabel`: false when everyone goes). */
+  private remove (id: string, relabel = true): void {
     const p = this.map.get(id)
     if (p == null) { return }
     this.map.delete(id)
     this.out.left(p)
+    if (relabel) { this.relabel() }
   }
 
   private async readPaths (): Promise<void> {

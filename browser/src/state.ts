@@ -23,6 +23,7 @@ import type { RecordingSources } from './recording-state.ts'
 import type { Participant } from './roster.ts'
 import type { Call } from '../../protocols/call/index.ts'
 import type { ChatMessage, Room } from '../../protocols/room/index.ts'
+import type { NamedMember } from '../../protocols/room/text.ts'
 
 export type { CallState, Participant } from './roster.ts'
 
@@ -41,7 +42,11 @@ export interface Status {
  */
 export const MAX_CHAT_ENTRIES = 500
 
-export type ChatEntry = { kind: 'message', message: ChatMessage, own: boolean } | { kind: 'system', text: string }
+/**
+ * A chat line. A message's `label` is its author as shown when it came (roster.ts `label`: with the end of the PeerId
+ * while someone else here had that name), and stays so: who said what reads the same after one of two Sams left.
+ */
+export type ChatEntry = { kind: 'message', message: ChatMessage, own: boolean, label: string } | { kind: 'system', text: string }
 
 export interface AppEvents {
   phase: CustomEvent<Phase>
@@ -155,7 +160,7 @@ export class AppState extends TypedEventEmitter<AppEvents> {
       room = await node.services.room.join(key, { name })
       // the call's connections take the relays' STUN/TURN servers from the node, as the credentials come and renew
       const call = node.services.call.join(room, { RTCPeerConnection: globalThis.RTCPeerConnection })
-      this.enter(room, call)
+      this.enter(room, call, { peerId: node.peerId, name })
     } catch (err: any) {
       this.participants.detach()
       this.room = this.call = this.node = undefined
@@ -228,7 +233,7 @@ export class AppState extends TypedEventEmitter<AppEvents> {
   async send (text: string): Promise<void> {
     if (this.room == null) { throw new Error('not in a room') }
     const message = await this.room.send(text)
-    this.addChat({ kind: 'message', message, own: true })
+    this.addChat({ kind: 'message', message, own: true, label: 'You' })
   }
 
   async toggleRecording (sources: Pick<RecordingSources, 'tiles'>): Promise<void> {
@@ -236,10 +241,10 @@ export class AppState extends TypedEventEmitter<AppEvents> {
     await this.recording.toggle(this.room, { tiles: sources.tiles, audio: () => this.audioTracks() })
   }
 
-  /** Who records, for everyone to see: "You" first, then the others by name. */
+  /** Who records, for everyone to see: "You" first, then the others by name (as labelled: members with one name told apart). */
   recordingNames (): string[] {
     const names = this.room?.recording != null ? ['You'] : []
-    for (const p of this.participants.values()) { if (p.recording) { names.push(p.name) } }
+    for (const p of this.participants.values()) { if (p.recording) { names.push(p.label) } }
     return names
   }
 
@@ -254,13 +259,16 @@ export class AppState extends TypedEventEmitter<AppEvents> {
     return tracks
   }
 
-  private enter (room: Room, call: Call): void {
+  /** In the call: follow the room's chat and members; `self` is this person as the others name them. */
+  private enter (room: Room, call: Call, self: NamedMember): void {
     this.room = room
     this.call = call
-    room.addEventListener('chat', ({ detail }) => { this.addChat({ kind: 'message', message: detail, own: false }) })
+    room.addEventListener('chat', ({ detail }) => {
+      this.addChat({ kind: 'message', message: detail, own: false, label: this.participants.label({ peerId: detail.from, name: detail.name }) })
+    })
     this.sent = {}
     this.applyMedia()
-    this.participants.attach(room, call)
+    this.participants.attach(room, call, self)
     this.setStatus({ text: '', error: false })
     this.setPhase('call')
   }

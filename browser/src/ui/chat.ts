@@ -16,14 +16,14 @@ export function chatView (state: AppState): void {
       list.append(h('li', { class: 'system', text: entry.text }))
       return
     }
-    const { message, own } = entry
+    const { message, label } = entry
     if (message.history && !historyShown) {
       historyShown = true
       list.append(h('li', { class: 'divider', text: 'Earlier in this room' }))
     }
     const time = new Date(message.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     const li = h('li', { data: { testid: 'chat-message', name: message.name, from: message.from.toString() } },
-      h('span', { class: 'who', text: `${own ? 'You' : message.name} · ${time}` }),
+      h('span', { class: 'who', text: `${label} · ${time}` }),
       h('span', { class: 'text', text: message.text }))
     if (message.history) { li.classList.add('history') }
     list.append(li)

@@ -146,7 +146,7 @@ export class GridView {
       const tile = this.tiles.get(p.id)
       if (tile == null) { continue }
       views.push({
-        name: p.name,
+        name: p.label,
         camera: p.video ? tile.camera : undefined,
         screen: tile.screen,
         muted: p.mic === false && p.role !== 'recorder',
@@ -218,11 +218,11 @@ export class GridView {
     if (this.self == null) { return }
     let tile = this.tiles.get(p.id)
     if (tile == null) {
-      tile = makeTile(p.name, videoElement('camera'))
+      tile = makeTile(p.label, videoElement('camera'))
       this.tiles.set(p.id, tile)
       this.grid.append(tile.el)
     }
-    setName(tile, p.name)
+    setName(tile, p.label)
     setData(tile.el, tileData(p))
     show(tile.camera, p.media)
     this.renderScreen(tile, p.screen)

@@ -1,4 +1,7 @@
-/** The participant list: this person, then everyone else with what they have on and off, and who records. */
+/**
+ * The participant list: this person, then everyone else with what they have on and off, and who records. Members who
+ * share a name show the end of their PeerIds (roster.ts `label`).
+ */
 import { byId, h } from './dom.ts'
 import type { AppState } from '../state.ts'
 
@@ -17,7 +20,7 @@ export function peopleView (state: AppState): void {
       const off = role === 'recorder' ? [] : [p.mic === false ? 'muted' : '', p.camera === false ? 'camera off' : '']
       const meta = h('span', { class: 'meta', text: [p.recording ? 'recording' : '', ...off, role].filter(s => s !== '').join(' · ') })
       if (p.recording) { meta.classList.add('rec-meta') }
-      items.push(h('li', { data: { testid: 'participant', peerId: p.id, name: p.name } }, h('span', { text: p.name }), meta))
+      items.push(h('li', { data: { testid: 'participant', peerId: p.id, name: p.name } }, h('span', { text: p.label }), meta))
     }
     list.replaceChildren(...items)
     count.textContent = String(items.length)
