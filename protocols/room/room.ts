@@ -283,7 +283,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     const msg = evt.detail
     this.topic.open(msg)
       .then(opened => { if (opened != null) { this.onEnvelope(opened, msg.data) } })
-      .catch(err => { this.log('dropped a message from %p - %e', msg.type === 'signed' ? msg.from : undefined, err) })
+      .catch(err => { this.log('dropped a message - %e', err) })
   }
 
   /**
