@@ -38,6 +38,14 @@ export interface ChatResult {
   histogram: Record<string, number>
   /** While sending (first write to the end of the drain): who used the machine. */
   cpu: CpuUse
+  /** The peers' CPU over the settle pause before sending (heartbeats, gossipsub's own heartbeat): the idle floor. */
+  idleCpu: CpuUse
+  /**
+   * CPU of all peers per delivered message, ms: (peers' CPU while sending - the idle floor over as long) / deliveries.
+   * Every peer both sends and receives, so this includes sealing, signing and publishing each line once, spread over
+   * its n - 1 deliveries.
+   */
+  cpuPerDeliveryMs: number
   worst: Array<{ seq: number, from: string, to: string, latencyMs: number }>
   lostDetail: Array<{ seq: number, from: string, to: string }>
 }
@@ -63,7 +71,9 @@ export async function chatBench (n: number, rate: number, seconds: number, settl
     const full = await awaitFullRoom(members, Date.now() + JOIN_DEADLINE)
     const roomFullMs = full ? Math.max(...members.flatMap(m => joinsSeen(m, members).map(e => e?.at ?? 0))) - t0 : null
     if (!full) { log('the chat room did not come together; sending anyway') }
+    const idle = new CpuWindow(members.map(m => m.proc))
     await sleep(settle)
+    const idleCpu = idle.end(members.map(m => m.proc), [])
 
     // round-robin over senders at a fixed total rate, paced against the clock so lateness does not accumulate
     const total = Math.round(rate * seconds)
@@ -180,6 +190,8 @@ export async function chatBench (n: number, rate: number, seconds: number, settl
         })),
       histogram: histogram(latencies),
       cpu,
+      idleCpu,
+      cpuPerDeliveryMs: delivered > 0 ? Math.max(0, cpu.peersMs - idleCpu.peersMs * cpu.wallMs / Math.max(1, idleCpu.wallMs)) / delivered : 0,
       worst: worst.slice(0, 10),
       lostDetail: lostDetail.slice(0, 50)
     }

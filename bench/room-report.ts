@@ -48,6 +48,8 @@ export function roomReport (join: JoinSummary[], chat: ChatResult | undefined, r
     out.push(`  of it other processes (not bench) %: ${chat.perSecond.map(s => ms(s.otherPct).padStart(4)).join(' ')}`)
     out.push(`  machine while sending: ${ms(chat.cpu.busyPct)}% busy of ${cores} CPUs; peers ${ms(100 * chat.cpu.peersMs / (chat.cpu.wallMs * cores))}%, ` +
       `relays ${ms(100 * chat.cpu.relaysMs / (chat.cpu.wallMs * cores))}%, other processes ${ms(100 * chat.cpu.otherMs / (chat.cpu.wallMs * cores))}%`)
+    out.push(`  CPU per delivered message: ${chat.cpuPerDeliveryMs.toFixed(2)} ms (all peers' CPU while sending ${ms(chat.cpu.peersMs)} ms over ${ms(chat.cpu.wallMs)} ms, ` +
+      `less their idle floor of ${ms(chat.idleCpu.peersMs)} ms per ${ms(chat.idleCpu.wallMs)} ms, / ${chat.delivered} deliveries)`)
   }
   const atN = join.find(j => j.n === GOALS.joinAtN)
   out.push('\nGoals:')

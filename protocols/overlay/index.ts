@@ -23,7 +23,7 @@ import { bootstrap } from '../bootstrap/index.ts'
 import { callService } from '../call/index.ts'
 import { directConnections } from '../direct/index.ts'
 import { roomService } from '../room/index.ts'
-import { SCORE_THRESHOLDS } from '../room/topic.ts'
+import { messageId, SCORE_THRESHOLDS, SIGNATURE_POLICY } from '../room/topic.ts'
 import { IceConfig, turnClient, turnServer } from '../turn/index.ts'
 import { AddressLimits } from './address-limits.ts'
 import { boundedProviders, PROVIDER_CLEANUP_INTERVAL, PROVIDER_RECORD_VALIDITY, refuseValues } from './dht-limits.ts'
@@ -201,6 +201,10 @@ export function overlayOptions (init: OverlayInit): Libp2pOptions<any> {
       // chat and presence must work between members that only reach each other through a relay
       runOnLimitedConnection: true,
       doPX: false,
+      // the author and its signature travel inside the room's seal only: no PeerId in clear on the topic, one
+      // signature to verify per message (protocols/room/topic.ts); every node of the overlay must agree on both
+      globalSignaturePolicy: SIGNATURE_POLICY,
+      msgIdFn: messageId,
       scoreParams: {
         // every member of a room may well sit behind one address (a LAN, one machine): colocation is no signal
         IPColocationFactorWeight: 0

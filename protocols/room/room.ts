@@ -64,6 +64,8 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
   private readonly topic: RoomTopic
   private readonly discovery: Discovery
   private readonly connecting = new Set<string>()
+  /** Peers this node had a reason to reach (connect's callers), oldest first: their subscription is worth a dial. */
+  private readonly expected = new Set<string>()
   /** Authors of presence that a member forwarded but that never completed a handshake: when they were last dialled. */
   private readonly unproven = new Map<string, number>()
   private unprovenDials = 0
@@ -283,7 +285,7 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     const msg = evt.detail
     this.topic.open(msg)
       .then(opened => { if (opened != null) { this.onEnvelope(opened, msg.data) } })
-      .catch(err => { this.log('dropped a message from %p - %e', msg.type === 'signed' ? msg.from : undefined, err) })
+      .catch(err => { this.log('dropped a message - %e', err) })
   }
 
   /**
@@ -348,9 +350,17 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     return known !== '' ? { ...msg, name: known } : msg
   }
 
+  /**
+   * A peer subscribed to the topic. A subscription proves nothing (anyone who learned the topic name, from a relay
+   * that routes it for instance, can subscribe): it is worth a handshake only with a peer that completed one with
+   * this node before (a member back on a new connection) or that this node already had reason to reach (found by
+   * discovery, listed in a Welcome, vouched for by a member; an earlier attempt may have failed before it could be
+   * reached). Anyone else gets no dial and no Hello: it learns nothing from subscribing (docs/threat-model.md 3.4).
+   */
   private readonly onSubscriptionChange = (evt: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
     const { peerId, subscriptions } = evt.detail
-    if (subscriptions.some(s => s.topic === this.keys.topic && s.subscribe) && !this.roster.isVerified(peerId)) {
+    if (!subscriptions.some(s => s.topic === this.keys.topic && s.subscribe) || this.roster.isVerified(peerId)) { return }
+    if (this.roster.get(peerId)?.proven === true || this.expected.has(peerId.toString())) {
       this.connect(peerId, [])
     }
   }
@@ -391,9 +401,14 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
     this.connect(author, decodeAddrs(presence.addrs), () => { this.unprovenDials-- })
   }
 
-  /** Reach a (possible) member and run the handshake with it, unless that is done or under way. */
+  /**
+   * Reach a (possible) member and run the handshake with it, unless that is done or under way. Every caller has a
+   * reason (discovery, a Welcome, a vouched or proven member's presence): the peer is remembered as expected, so its
+   * subscription to the topic later is worth another try (onSubscriptionChange).
+   */
   private connect (peerId: PeerId, addrs: Multiaddr[], done?: () => void): void {
     const key = peerId.toString()
+    this.expect(key)
     const skip = this.left || peerId.equals(this.components.peerId) || this.connecting.has(key) ||
       (this.roster.isVerified(peerId) && this.components.connectionManager.getConnections(peerId).length > 0)
     if (skip) {
@@ -429,6 +444,13 @@ export class RoomImpl extends TypedEventEmitter<RoomEvents> implements Room, Han
       }
     }
     return connectionManager.openConnection(peerId, { signal })
+  }
+
+  /** Remember a peer this node had reason to reach; bounded like the roster, the oldest forgotten first. */
+  private expect (key: string): void {
+    this.expected.delete(key)
+    this.expected.add(key)
+    if (this.expected.size > MAX_STATES) { this.expected.delete(this.expected.values().next().value as string) }
   }
 
   private async dial (peerId: PeerId, addrs: Multiaddr[]): Promise<void> {

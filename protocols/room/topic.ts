@@ -1,17 +1,42 @@
 /**
- * The room's gossipsub topic (docs/protocols/room.md section 3): the topic validator that accepts only envelopes
- * that open under the room key and whose author is the gossipsub signer, and the topic's score parameters, which
- * graylist a peer that forwards three such messages.
+ * The room's gossipsub topic (docs/protocols/room.md section 3): the signature policy and message id gossipsub uses
+ * for it, the topic validator that accepts only envelopes that open under the room key (whose own signature is the
+ * one authentication of a message), and the topic's score parameters, which graylist a peer that forwards three
+ * that do not.
  */
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { StrictNoSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { openEnvelope } from './envelope.ts'
-import { InvalidMessageError } from './errors.ts'
 import type { OpenedEnvelope } from './envelope.ts'
 import type { RoomKeys } from '../room-key/index.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { PeerScore, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { Logger, PeerId } from '@libp2p/interface'
+
+/**
+ * Gossipsub's signature policy (node-wide; FreeFlow uses gossipsub for room topics only): messages carry no author,
+ * sequence number or gossipsub signature, and gossipsub rejects any that does. The author and its signature travel
+ * inside the seal (envelope.ts), so that a peer without the room key learns no member's PeerId from the topic, and a
+ * receiver verifies one Ed25519 signature per message instead of two.
+ */
+export const SIGNATURE_POLICY = StrictNoSign
+
+/**
+ * Bytes of a message id: 160 bits of SHA-256 make an accidental collision (which would drop a message as seen)
+ * out of reach for the messages a room ever carries, and keep gossipsub's seen-cache and IHAVE/IWANT lists small.
+ */
+export const MESSAGE_ID_BYTES = 20
+
+/**
+ * The message id, from the content: the first MESSAGE_ID_BYTES of SHA-256 of the sealed bytes. Every seal has a
+ * fresh random nonce, so two messages never share an id by chance; the same sealed bytes sent again have the same
+ * id, and gossipsub drops them as seen (for its seen-cache TTL; the room's own replay check covers the rest).
+ */
+export async function messageId (msg: { data: Uint8Array }): Promise<Uint8Array> {
+  const digest = await sha256.digest(msg.data)
+  return digest.digest.subarray(0, MESSAGE_ID_BYTES)
+}
 
 /**
  * Half-life of a peer's count of rejected messages on the room topic, in s: long, so that a peer sending one invalid
@@ -96,37 +121,35 @@ export class RoomTopic {
   }
 
   /**
-   * The topic validator: reject (which scores the forwarder down, TOPIC_SCORE) a message that is not signed, whose
-   * envelope does not open or whose author is not its signer: what no honest member ever publishes or forwards, since
-   * every member validates the same way before forwarding and the checks need nothing but the room key. Ignore
+   * The topic validator: reject (which scores the forwarder down, TOPIC_SCORE) a message that carries a gossipsub
+   * author (SIGNATURE_POLICY: gossipsub rejects one already) or whose envelope does not open, decode and verify: what
+   * no honest member ever publishes or forwards, since every member validates the same way before forwarding and the
+   * checks need nothing but the room key. The envelope's signature is the one authentication of the message. Ignore
    * (neither deliver nor forward, no penalty: an honest member forwards what it took) one that `admit` does not take.
    * Duplicates never reach it (gossipsub drops them by message id).
    */
   readonly validate = async (peer: PeerId, msg: Message): Promise<TopicValidatorResult> => {
-    if (msg.type !== 'signed') { return TopicValidatorResult.Reject }
+    if (msg.type !== 'unsigned') { return TopicValidatorResult.Reject }
     try {
       const opened = await openEnvelope(this.keys, msg.data)
-      if (!opened.from.equals(msg.from)) { throw new InvalidMessageError('author is not the gossipsub signer') }
       if (!this.admit(opened, peer)) { return TopicValidatorResult.Ignore }
       // the 'message' event that follows carries the same bytes: do not decrypt and verify them twice
       this.opened.set(msg.data, opened)
       return TopicValidatorResult.Accept
     } catch (err: any) {
-      this.log('rejected a message from %p via %p - %e', msg.from, peer, err)
+      this.log('rejected a message via %p - %e', peer, err)
       return TopicValidatorResult.Reject
     }
   }
 
   /** The envelope of a message on this topic (validated, or opened now); undefined for other topics. Throws as openEnvelope does. */
   async open (msg: Message): Promise<OpenedEnvelope | undefined> {
-    if (msg.topic !== this.topic || msg.type !== 'signed') { return undefined }
+    if (msg.topic !== this.topic || msg.type !== 'unsigned') { return undefined }
     const validated = this.opened.get(msg.data)
     if (validated != null) {
       this.opened.delete(msg.data)
       return validated
     }
-    const opened = await openEnvelope(this.keys, msg.data)
-    if (!opened.from.equals(msg.from)) { throw new InvalidMessageError('author is not the gossipsub signer') }
-    return opened
+    return openEnvelope(this.keys, msg.data)
   }
 }
