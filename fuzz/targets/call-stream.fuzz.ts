@@ -7,10 +7,10 @@
 import { defaultLogger } from '@libp2p/logger'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { streamPair } from '@libp2p/utils'
 import { CallHello, Signal } from '../../protocols/call/pb/call.ts'
 import { CallService } from '../../protocols/call/service.ts'
 import { SDP } from './call-messages.fuzz.ts'
+import { lp, pair } from './common.ts'
 import type { FuzzTarget } from '../engine.ts'
 import type { CallServiceComponents } from '../../protocols/call/index.ts'
 import type { Connection, PeerId, StreamHandler } from '@libp2p/interface'
@@ -23,16 +23,6 @@ let remote: PeerId
 
 class StreamLeftOpenError extends Error {
   readonly name = 'StreamLeftOpenError'
-}
-
-function lp (...frames: Uint8Array[]): Uint8Array {
-  const parts: number[] = []
-  for (const f of frames) {
-    let n = f.length
-    while (n >= 0x80) { parts.push((n & 0x7f) | 0x80); n >>>= 7 }
-    parts.push(n, ...f)
-  }
-  return Uint8Array.from(parts)
 }
 
 export const target: FuzzTarget = {
@@ -54,7 +44,7 @@ export const target: FuzzTarget = {
     return [lp(hello), lp(hello, Signal.encode({ description: { type: 'offer', sdp: SDP }, tracks: [] }))]
   },
   async run (input) {
-    const [a, b] = await streamPair()
+    const [a, b] = await pair()
     const closed = new Promise<void>(resolve => { b.addEventListener('close', () => { resolve() }, { once: true }) })
     await handler?.(b, { remotePeer: remote } as unknown as Connection)
     a.send(input)

@@ -1,4 +1,7 @@
-/** What the targets share: error judging, splitting an input into a choice and bytes, text from bytes. */
+/** What the targets share: error judging, splitting an input into a choice and bytes, text from bytes, stream pairs. */
+import { streamPair } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Stream } from '@libp2p/interface'
 
 /** Classes of error that are bugs wherever they come from (a refusal is a named error, or a protons reader error). */
 const BUG_NAMES = new Set(['TypeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'InternalError'])
@@ -56,5 +59,27 @@ export function bytesOf (s: string): Uint8Array {
   return encoder.encode(s)
 }
 
+/** Length-prefix `frames` (unsigned varint), as lpStream writes them. */
+export function lp (...frames: Uint8Array[]): Uint8Array {
+  const parts: number[] = []
+  for (const f of frames) {
+    let n = f.length
+    while (n >= 0x80) { parts.push((n & 0x7f) | 0x80); n >>>= 7 }
+    parts.push(n, ...f)
+  }
+  return Uint8Array.from(parts)
+}
+
 /** The room-key test vectors (docs/protocols/room-key.md). */
 export const ROOM_KEY = 'aeaacaqdaqcqmbyibefawdanbyhw77nd'
+
+/** Fixed addresses for the mock connections: streamPair's default numbers ports from a counter that passes 65535. */
+const PAIR_ADDRS = {
+  outboundConnection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') },
+  inboundConnection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4002') }
+}
+
+/** Two real libp2p streams over a mock muxer (`streamPair` from @libp2p/utils), for as many runs as the fuzzer makes. */
+export async function pair (): Promise<[Stream, Stream]> {
+  return streamPair(PAIR_ADDRS)
+}

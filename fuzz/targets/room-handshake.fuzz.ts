@@ -6,11 +6,11 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream, streamPair } from '@libp2p/utils'
+import { lpStream } from '@libp2p/utils'
 import { respondHandshake } from '../../protocols/room/handshake.ts'
 import { Challenge, Hello, Proof, Role, Welcome } from '../../protocols/room/pb/room.ts'
 import { deriveRoomKeys, membershipProof, toHex } from '../../protocols/room-key/index.ts'
-import { choose, named, ROOM_KEY, tagged } from './common.ts'
+import { choose, lp, named, pair, ROOM_KEY, tagged } from './common.ts'
 import type { FuzzTarget } from '../engine.ts'
 import type { HandshakeInit, HandshakeParty } from '../../protocols/room/handshake.ts'
 import type { RoomKeys } from '../../protocols/room-key/index.ts'
@@ -22,17 +22,6 @@ let alice: PeerId
 let bob: PeerId
 let init: HandshakeInit
 let party: HandshakeParty
-
-/** Length-prefix `frames` (unsigned varint), as lpStream writes them. */
-function lp (...frames: Uint8Array[]): Uint8Array {
-  const parts: number[] = []
-  for (const f of frames) {
-    let n = f.length
-    while (n >= 0x80) { parts.push((n & 0x7f) | 0x80); n >>>= 7 }
-    parts.push(n, ...f)
-  }
-  return Uint8Array.from(parts)
-}
 
 export const target: FuzzTarget = {
   name: 'room-handshake',
@@ -53,7 +42,7 @@ export const target: FuzzTarget = {
   },
   async run (input) {
     const [which, bytes] = choose(input, 2)
-    const [a, b] = await streamPair()
+    const [a, b] = await pair()
     const find = (roomId: Uint8Array): HandshakeParty | undefined => toHex(roomId) === toHex(keys.roomId) ? party : undefined
     const responded = respondHandshake(b, find, init)
     // the initiator's end: its reads and writes may fail once the responder resets; that is the responder's answer
