@@ -256,6 +256,7 @@ describe('webm: finishing a file werift wrote', () => {
     const b = Uint8Array.from(Buffer.from('1a45dfa38f428681014282847765626d428781041853806701ffffffffffffff1549a966872ad7b1830f42401654ae6b98ae86d78101838102ae90d78102838101e088b0820280ba82', 'hex'))
     const plan = await planFinish(memorySource(b), { width: 1280, height: 720 })
     const outside = plan.patches.filter(p => p.at + p.bytes.length > b.length)
+    // eslint-disable-next-line no-console
     console.log(`webm-finish fuzz input: ${plan.patches.length} patch(es), ${outside.length} outside the ${b.length}-byte file`)
     expect(outside).to.deep.equal([])
   })
