@@ -250,6 +250,17 @@ describe('webm: finishing a file werift wrote', () => {
     for (const [what, b] of cases) { expect((await rejection(planFinish(memorySource(b)))).name, what).to.equal('WebmFormatError') }
   })
 
+  it('a TrackEntry that claims to run past its Tracks (and the file) gets no picture-size patch outside the file', async () => {
+    // found by `npm run fuzz` (target webm-finish): the TrackEntry claims 16 bytes where its Tracks has 14 left, and
+    // its PixelHeight's 2 bytes lie past the end of the file; the old plan wrote them there
+    const b = Uint8Array.from(Buffer.from('1a45dfa38f428681014282847765626d428781041853806701ffffffffffffff1549a966872ad7b1830f42401654ae6b98ae86d78101838102ae90d78102838101e088b0820280ba82', 'hex'))
+    const plan = await planFinish(memorySource(b), { width: 1280, height: 720 })
+    const outside = plan.patches.filter(p => p.at + p.bytes.length > b.length)
+    // eslint-disable-next-line no-console
+    console.log(`webm-finish fuzz input: ${plan.patches.length} patch(es), ${outside.length} outside the ${b.length}-byte file`)
+    expect(outside).to.deep.equal([])
+  })
+
   it('any bytes, any truncation or corruption of a werift file: a plan or WebmFormatError', async () => {
     const file = weriftFile(3)
     const mutated = fc.tuple(fc.nat(file.length), fc.array(fc.tuple(fc.nat(file.length - 1), fc.nat(255)), { maxLength: 4 }))
